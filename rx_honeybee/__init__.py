@@ -1,0 +1,1 @@
+"""rx_honeybee: reactive Nostr connections over aiohttp."""

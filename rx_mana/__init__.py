@@ -1,0 +1,1 @@
+"""rx_mana: advanced, optional operators over rx_honeybee."""
