@@ -1,0 +1,192 @@
+"""A Connection driven by marble sockets: the state sequence in virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from reactivex import Observable
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from rx_honeybee.config import ConnectionConfig, HealthConfig, ReconnectConfig
+from rx_honeybee.connection import Connection
+from rx_honeybee.errors import ConnectionClosed, MaxReconnectAttemptsExceeded
+from rx_honeybee.socket import Opened, SocketItem
+from rx_roots import ConnectionStatus as S
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
+
+on_next, on_error, on_completed = (
+    ReactiveTest.on_next,
+    ReactiveTest.on_error,
+    ReactiveTest.on_completed,
+)
+
+
+class NullLink:
+    """A socket that accepts writes and records them."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, envelope: str) -> None:
+        self.sent.append(envelope)
+
+    def ping(self, payload: bytes) -> None:
+        pass
+
+    @property
+    def compressed(self) -> bool:
+        return False
+
+
+def drop(code: int = 1006) -> ConnectionClosed:
+    return ConnectionClosed("ws://relay", code)
+
+
+def marble_factory(scheduler: TestScheduler, attempts: list[list[Any]]) -> tuple[Any, list[float]]:
+    """A socket factory handing out one cold marble socket per dial, logging dial times."""
+    sockets: Iterator[list[Any]] = iter(attempts)
+    dialled: list[float] = []
+
+    def factory(url: str, config: ConnectionConfig, tasks: Any) -> Observable[SocketItem]:
+        dialled.append(scheduler.clock)
+        return scheduler.create_cold_observable(*next(sockets))
+
+    return factory, dialled
+
+
+CONFIG = ConnectionConfig(
+    reconnect=ReconnectConfig(initial_delay=10, factor=2, max_delay=100, jitter=0, max_attempts=3),
+    health=HealthConfig(enabled=False),
+)
+
+
+async def test_drop_backoff_reconnect_drop_give_up() -> None:
+    scheduler = TestScheduler()
+    link = NullLink()
+    factory, dialled = marble_factory(
+        scheduler,
+        [
+            [on_next(1, Opened(link)), on_next(2, '["EOSE","a"]'), on_error(4, drop())],
+            [on_error(1, drop())],
+            [on_next(1, Opened(link)), on_error(3, drop())],
+            [on_error(0, drop())],
+            [on_error(0, drop())],
+            [on_error(0, drop())],
+        ],
+    )
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    log: list[tuple[float, S]] = []
+    messages: list[str] = []
+    conn.state.subscribe(lambda s: log.append((scheduler.clock, s)))
+    conn.messages.subscribe(messages.append)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(1000)
+    await connecting  # it connected at 1, then gave up later
+    assert log == [
+        (0, S.DISCONNECTED),
+        (0, S.CONNECTING),
+        (1, S.CONNECTED),
+        (4, S.BACKOFF),  # delays restart after each success: 10, 20, 40
+        (14, S.CONNECTING),
+        (15, S.BACKOFF),
+        (35, S.CONNECTING),
+        (36, S.CONNECTED),
+        (38, S.BACKOFF),
+        (48, S.CONNECTING),
+        (48, S.BACKOFF),
+        (68, S.CONNECTING),
+        (68, S.BACKOFF),
+        (108, S.CONNECTING),
+        (108, S.BACKOFF),
+        (108, S.ERROR),
+    ]
+    assert dialled == [0, 14, 35, 48, 68, 108]
+    assert messages == ['["EOSE","a"]']
+    assert conn.metrics.snapshot()["reconnections"] == 1
+    await conn.close()
+    assert conn.status is S.CLOSED
+
+
+async def test_give_up_before_first_connect_fails_connect() -> None:
+    scheduler = TestScheduler()
+    factory, dialled = marble_factory(scheduler, [[on_error(0, drop())]] * 4)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    errors: list[Exception] = []
+    conn.errors.subscribe(errors.append)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(1000)
+    with pytest.raises(MaxReconnectAttemptsExceeded) as info:
+        await connecting
+    assert isinstance(info.value.__cause__, ConnectionClosed)
+    assert dialled == [0, 10, 30, 70]
+    assert [type(e) for e in errors] == [ConnectionClosed] * 4 + [MaxReconnectAttemptsExceeded]
+    assert conn.status is S.ERROR
+    await conn.close()
+
+
+async def test_peer_close_4000_completes_without_reconnecting() -> None:
+    scheduler = TestScheduler()
+    factory, dialled = marble_factory(
+        scheduler, [[on_next(1, Opened(NullLink())), on_completed(5)]]
+    )
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    log: list[tuple[float, S]] = []
+    done: list[str] = []
+    conn.state.subscribe(lambda s: log.append((scheduler.clock, s)))
+    conn.messages.subscribe(on_completed=lambda: done.append("messages"))
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(1000)
+    await connecting
+    assert log[-2:] == [(1, S.CONNECTED), (5, S.CLOSED)]
+    assert dialled == [0]
+    assert done == ["messages"]
+    await conn.close()
+
+
+async def test_close_during_backoff_stops_dialling() -> None:
+    scheduler = TestScheduler()
+    factory, dialled = marble_factory(
+        scheduler, [[on_next(1, Opened(NullLink())), on_error(2, drop())]] * 3
+    )
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(5)
+    await connecting
+    assert conn.status is S.BACKOFF
+    await conn.close()
+    scheduler.advance_to(1000)
+    assert dialled == [0]
+    assert conn.status is S.CLOSED
+
+
+async def test_envelopes_queued_while_backing_off_go_out_in_order() -> None:
+    scheduler = TestScheduler()
+    first, second = NullLink(), NullLink()
+    factory, _ = marble_factory(
+        scheduler,
+        [[on_next(1, Opened(first)), on_error(2, drop())], [on_next(1, Opened(second))]],
+    )
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(5)
+    await connecting
+    assert conn.status is S.BACKOFF
+    for n in range(3):
+        conn.send(f'["N",{n}]')
+    await asyncio.sleep(0)
+    assert first.sent == [] and conn.pending == 3
+    scheduler.advance_to(20)  # reconnected at 13
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert second.sent == ['["N",0]', '["N",1]', '["N",2]']
+    assert conn.pending == 0
+    await conn.close()

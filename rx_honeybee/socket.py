@@ -1,0 +1,60 @@
+"""The boundary between a Connection and its transport: a socket is a cold Observable.
+
+Subscribing to a socket dials and reads; disposing it closes the socket. It emits:
+
+- :class:`Opened` once, when the socket is up, carrying the :class:`Link` to write to;
+- each inbound envelope as ``str`` (or ``bytes`` for a binary frame);
+- :class:`Pong` for each pong frame (the health monitor's food).
+
+It completes when the peer closes with code 4000 ("do not reconnect") and errors on any
+other loss (``ConnectionFailed`` / ``ConnectionClosed``), which the reconnection pipeline
+retries. Tests replace the aiohttp socket with marbles of these items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
+
+from reactivex import Observable
+
+from rx_honeybee.config import ConnectionConfig
+from rx_honeybee.tasks import TaskSet
+
+__all__ = ["DO_NOT_RECONNECT", "Link", "Opened", "Pong", "SocketFactory", "SocketItem"]
+
+DO_NOT_RECONNECT = 4000
+"""Close code by which a peer asks not to be dialled again."""
+
+
+class Link(Protocol):
+    """The writable side of one open socket."""
+
+    async def send(self, envelope: str) -> None:
+        """Write one text frame; raises if the socket cannot take it."""
+
+    def ping(self, payload: bytes) -> None:
+        """Send a ping frame without waiting (fire and forget)."""
+
+    @property
+    def compressed(self) -> bool:
+        """Whether permessage-deflate was negotiated."""
+
+
+class Opened(NamedTuple):
+    """The socket is up; write through ``link``."""
+
+    link: Link
+
+
+class Pong(NamedTuple):
+    """A pong frame arrived with ``payload``."""
+
+    payload: bytes
+
+
+SocketItem = str | bytes | Opened | Pong
+
+SocketFactory = Callable[[str, ConnectionConfig, TaskSet], Observable[SocketItem]]
+"""``factory(url, config, tasks)`` returns the cold socket Observable; tasks it spawns go
+into ``tasks`` so closing the connection can wait for them."""

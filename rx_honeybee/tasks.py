@@ -1,0 +1,40 @@
+"""Track the asyncio tasks a connection spawns, so closing it leaves nothing running."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+__all__ = ["TaskSet"]
+
+
+class TaskSet:
+    """A set of tasks that removes finished ones and can be drained on close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()  # live tasks
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start ``coro`` as a task on the running loop and track it."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait for every task, also ones spawned meanwhile; cancel those outliving ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks:
+            pending = set(self._tasks)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                continue
+            await asyncio.wait(pending, timeout=remaining)

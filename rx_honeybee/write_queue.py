@@ -1,0 +1,123 @@
+"""The bounded outgoing queue: one writer per socket, order kept, nothing dropped.
+
+An envelope is counted from ``put`` until a socket accepted it. Envelopes put while the
+connection is dialling or backing off wait here; a write that fails on a dying socket
+leaves its envelope at the head, to be written first on the next socket (at-least-once:
+an envelope cut off mid-write may reach the peer twice, never zero times).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+
+from reactivex import Observable, abc
+
+from rx_honeybee.errors import EnvelopeTooLarge, InvalidState, QueueFull
+from rx_honeybee.hot import HotStream
+from rx_honeybee.socket import Link
+
+__all__ = ["WriteQueue", "encoded_size"]
+
+Limiter = Callable[[Observable[str]], Observable[str]]
+
+
+def encoded_size(envelope: str) -> int:
+    """Return the UTF-8 size of ``envelope`` without encoding it in the ASCII case."""
+    return len(envelope) if envelope.isascii() else len(envelope.encode("utf-8", "surrogatepass"))
+
+
+class WriteQueue:
+    """Bounded queue of outgoing envelopes with an optional rate limiter in front.
+
+    Args:
+        capacity: most envelopes waiting at once (``QueueFull`` beyond).
+        max_size: largest envelope in UTF-8 bytes (``EnvelopeTooLarge`` beyond).
+        limiter: an operator (such as ``rate_limit``) the envelopes pass before writing.
+    """
+
+    def __init__(self, capacity: int, max_size: int, limiter: Limiter | None = None) -> None:
+        self.capacity = capacity  # bound on envelopes accepted and not yet written
+        self.max_size = max_size  # bound on one envelope, in bytes
+        self._limiter = limiter  # outgoing rate limiter operator, if any
+        self._pending = 0  # accepted, not yet written (in the limiter or in ``_ready``)
+        self._ready: deque[str] = deque()  # released by the limiter, waiting for a socket
+        self._wake = asyncio.Event()  # set when ``_ready`` gains an envelope
+        self._empty = asyncio.Event()  # set when the last pending envelope was written
+        self._intake: HotStream[str] | None = None  # entry of the limiter pipeline
+        self._limiter_sub: abc.DisposableBase | None = None  # its subscription
+        self._closed = False  # no more puts
+
+    def __len__(self) -> int:
+        return self._pending
+
+    def start(self, scheduler: abc.SchedulerBase) -> None:
+        """Wire the rate limiter on ``scheduler`` (idempotent)."""
+        if self._limiter is not None and self._intake is None:
+            self._intake = HotStream()
+            pipeline = self._intake.pipe(self._limiter)
+            self._limiter_sub = pipeline.subscribe(self._release, scheduler=scheduler)
+
+    def put(self, envelope: str) -> None:
+        """Accept ``envelope`` for writing.
+
+        Raises:
+            InvalidState: the queue was closed.
+            TypeError: ``envelope`` is not a ``str``.
+            EnvelopeTooLarge: over ``max_size`` bytes (checked first; nothing is queued).
+            QueueFull: ``capacity`` envelopes are already waiting.
+        """
+        if self._closed:
+            raise InvalidState("the connection is closed")
+        if type(envelope) is not str:
+            raise TypeError(f"an envelope is a str, got {type(envelope).__name__}")
+        size = encoded_size(envelope)
+        if size > self.max_size:
+            raise EnvelopeTooLarge(size, self.max_size)
+        if self._pending >= self.capacity:
+            raise QueueFull(self.capacity)
+        self._pending += 1
+        if self._intake is not None:
+            self._intake.on_next(envelope)
+        else:
+            self._release(envelope)
+
+    def _release(self, envelope: str) -> None:
+        self._ready.append(envelope)
+        self._wake.set()
+
+    async def run(self, link: Link, on_sent: Callable[[str], None]) -> None:
+        """Write envelopes to ``link`` in order until it fails or the task is cancelled.
+
+        A failing write propagates its exception; the envelope stays at the head.
+        """
+        ready = self._ready
+        while True:
+            if not ready:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            envelope = ready[0]
+            await link.send(envelope)
+            if ready and ready[0] is envelope:
+                ready.popleft()
+                self._pending -= 1
+                if not self._pending:
+                    self._empty.set()
+                on_sent(envelope)
+
+    async def drained(self) -> None:
+        """Wait until every accepted envelope was written."""
+        while self._pending:
+            self._empty.clear()
+            await self._empty.wait()
+
+    def close(self) -> int:
+        """Refuse further puts, drop what is left and return how many were unsent."""
+        self._closed = True
+        if self._limiter_sub is not None:
+            self._limiter_sub.dispose()
+        unsent, self._pending = self._pending, 0
+        self._ready.clear()
+        return unsent
