@@ -48,7 +48,7 @@ def make_envelopes(n: int) -> list[bytes]:
             "created_at": 1_700_000_000 + i,
             "kind": 1,
             "tags": base_tags,
-            "content": "gm nostr, this is a benchmark note " * 3 + str(i),
+            "content": "gm nostr, this is a benchmark note about relays " * 4 + str(i),
             "sig": f"{i:0128x}",
         }
         out.append(json.dumps(["EVENT", "bench", event], separators=(",", ":")).encode())
@@ -172,9 +172,20 @@ def main() -> None:
         for _ in range(args.rounds):
             for mode in ("raw", "rx"):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--client", mode, "--port", str(port),
-                     "--n", str(args.n)],
-                    capture_output=True, text=True, check=True, env=os.environ,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--client",
+                        mode,
+                        "--port",
+                        str(port),
+                        "--n",
+                        str(args.n),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=os.environ,
                 )
                 result = json.loads(out.stdout)
                 if mode not in best or result["rate"] > best[mode]["rate"]:
@@ -184,12 +195,18 @@ def main() -> None:
         server.join()
     raw, rx = best["raw"], best["rx"]
     overhead_us = (1 / rx["rate"] - 1 / raw["rate"]) * 1e6
-    print(f"(a) raw aiohttp + ujson.loads      {raw['rate']:>10,.0f} events/s  "
-          f"peak RSS {raw['rss_mb']:.1f} MB")
-    print(f"(b) Connection→route→find_sub_evt  {rx['rate']:>10,.0f} events/s  "
-          f"peak RSS {rx['rss_mb']:.1f} MB")
-    print(f"ratio b/a = {rx['rate'] / raw['rate']:.3f} (target ≥ 0.85); "
-          f"overhead {overhead_us:.2f} µs/message (best of {args.rounds})")
+    print(
+        f"(a) raw aiohttp + ujson.loads      {raw['rate']:>10,.0f} events/s  "
+        f"peak RSS {raw['rss_mb']:.1f} MB"
+    )
+    print(
+        f"(b) Connection→route→find_sub_evt  {rx['rate']:>10,.0f} events/s  "
+        f"peak RSS {rx['rss_mb']:.1f} MB"
+    )
+    print(
+        f"ratio b/a = {rx['rate'] / raw['rate']:.3f} (target ≥ 0.85); "
+        f"overhead {overhead_us:.2f} µs/message (best of {args.rounds})"
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def marble_factory(scheduler: TestScheduler, attempts: list[list[Any]]) -> tuple
     sockets: Iterator[list[Any]] = iter(attempts)
     dialled: list[float] = []
 
-    def factory(url: str, config: ConnectionConfig, tasks: Any) -> Observable[SocketItem]:
+    def factory(url: str, config: ConnectionConfig, context: Any) -> Observable[SocketItem]:
         dialled.append(scheduler.clock)
         return scheduler.create_cold_observable(*next(sockets))
 

@@ -13,7 +13,7 @@ the connection's scheduler, so tests can drive it in virtual time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +22,7 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
+from rx_honeybee.channels import ChannelHub
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.errors import ConnectionClosed, InvalidState, WriteFailed
 from rx_honeybee.health import monitor_health
@@ -29,12 +30,11 @@ from rx_honeybee.hot import HotStream
 from rx_honeybee.metrics import Metrics
 from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
-from rx_honeybee.router import channels
-from rx_honeybee.socket import Link, Opened, SocketFactory, SocketItem
+from rx_honeybee.socket import DialContext, Link, Opened, SocketFactory, SocketItem
 from rx_honeybee.state import StateMachine
 from rx_honeybee.tasks import TaskSet
 from rx_honeybee.write_queue import WriteQueue
-from rx_roots import ConnectionStatus
+from rx_roots import ConnectionStatus, standard_labels
 
 __all__ = ["Connection"]
 
@@ -79,6 +79,7 @@ class Connection:
         self._messages: HotStream[str] = HotStream(self._report)  # inbound envelopes
         self._machine = StateMachine(self._report)  # status and its replaying stream
         self._opened: HotStream[Link] = HotStream(self._report)  # each socket that came up
+        self._hub: ChannelHub | None = None  # per-label streams, once ``channels()`` is used
         limiter = None
         if self.config.rate_limit.enabled:
             rl = self.config.rate_limit
@@ -133,9 +134,19 @@ class Connection:
         """The open socket, when CONNECTED."""
         return self._link
 
-    def channels(self, labels: list[str] | None = None) -> dict[str, Observable[str]]:
-        """One stream per envelope label over ``messages``; unreadable labels go to ``errors``."""
-        return channels(self._messages, labels, on_error=self._report)  # type: ignore[return-value]
+    def channels(self, labels: Iterable[str] | None = None) -> dict[str, Observable[str]]:
+        """One hot stream per envelope label: the eight standard ones plus ``labels``.
+
+        Fed straight from the reader (no extra subscription per envelope); unreadable
+        labels and channel subscribers' faults go to ``errors``. Every call shares one
+        dispatcher; channels complete with ``messages``.
+        """
+        if self._hub is None:
+            self._hub = ChannelHub(on_error=self._report)
+            if self._messages.is_stopped:
+                self._hub.complete()
+        wanted = standard_labels() | frozenset(labels or ())
+        return self._hub.add(wanted)  # type: ignore[return-value]
 
     def report(self, error: Exception) -> None:
         """Publish ``error`` on ``errors`` (and count it)."""
@@ -236,6 +247,7 @@ class Connection:
         self._scheduler = scheduler
         self._ready = loop.create_future()
         self._queue.start(scheduler)
+        self.metrics.defer_stamps(loop.call_soon)
         self._machine.advance(S.CONNECTING)
         connected = self._opened.pipe(ops.map(lambda _: None))
         notifier = backoff_notifier(self.config.reconnect, scheduler, reset=connected)
@@ -255,7 +267,7 @@ class Connection:
 
     def _socket(self, scheduler: abc.SchedulerBase) -> Observable[SocketItem]:
         factory = self._factory or _default_factory()
-        socket = factory(self.url, self.config, self._tasks)
+        socket = factory(self.url, self.config, DialContext(self._tasks, self._deliver))
         health = self.config.health
         if not health.enabled:
             return socket
@@ -269,13 +281,22 @@ class Connection:
             )
         )
 
+    def _deliver(self, envelope: str | bytes) -> None:
+        """The inbound hot path: every envelope, straight from the socket's reader."""
+        self._record_in(len(envelope))
+        messages = self._messages
+        if messages.observed:
+            messages.on_next(envelope)  # type: ignore[arg-type]
+        hub = self._hub
+        if hub is not None:
+            hub.dispatch(envelope)
+
     def _on_item(self, item: SocketItem) -> None:
         kind = type(item)
-        if kind is str or kind is bytes:
-            self._record_in(len(item))
-            self._messages.on_next(item)  # type: ignore[arg-type]
-        elif kind is Opened:
+        if kind is Opened:
             self._on_open(item.link)  # type: ignore[union-attr]
+        elif kind is str or kind is bytes:  # a socket that ignores ``deliver`` (marbles)
+            self._deliver(item)  # type: ignore[arg-type]
 
     def _on_open(self, link: Link) -> None:
         self._link = link
@@ -283,7 +304,7 @@ class Connection:
         if self._ever_connected:
             self.metrics.record_reconnection()
         self._ever_connected = True
-        self.metrics.mark_connected()
+        self.metrics.mark_connected(link.compressed)
         self._writer = self._tasks.spawn(self._write(link))
         self._settle(None)
         self._opened.on_next(link)
@@ -350,6 +371,8 @@ class Connection:
 
     def _end_streams(self) -> None:
         self._messages.on_completed()
+        if self._hub is not None:
+            self._hub.complete()
         self._opened.on_completed()
         self._errors.on_completed()
 

@@ -3,8 +3,11 @@
 A plain ``Subject`` lets an exception raised in one subscriber's ``on_next`` propagate into
 whoever pushed the item (for a connection: the socket reader) and skip the subscribers
 after it. ``HotStream`` catches it per subscriber, hands it to ``on_fault`` and goes on.
-It is also leaner than ``Subject`` on the hot path: no lock, observers kept in a tuple
-that is replaced on (un)subscription, since everything runs on one event loop.
+
+It is also the inbound hot path's fan-out, so it is lean: no lock (everything runs on one
+event loop), subscribers kept as a tuple of handler triples replaced on (un)subscription,
+and no ``AutoDetachObserver`` between an item and a subscriber's function (the stream
+itself guarantees nothing arrives after termination or disposal).
 """
 
 from __future__ import annotations
@@ -22,9 +25,19 @@ T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
+_Handlers = tuple[Callable[[Any], None], Callable[[Exception], None], Callable[[], None]]
+
 
 def _log_fault(exc: Exception) -> None:
-    _log.error("subscriber raised in on_next", exc_info=exc)
+    _log.error("subscriber raised", exc_info=exc)
+
+
+def _ignore(*_: Any) -> None:
+    pass
+
+
+def _raise(error: Exception) -> None:
+    raise error  # reactivex's default for an observer without on_error; reported as a fault
 
 
 class HotStream(Observable[T], Generic[T]):
@@ -44,7 +57,8 @@ class HotStream(Observable[T], Generic[T]):
         initial: T | None = None,
     ) -> None:
         super().__init__()
-        self._observers: tuple[abc.ObserverBase[T], ...] = ()  # current subscribers
+        self._handlers: tuple[_Handlers, ...] = ()  # current subscribers
+        self.observed = False  # anyone subscribed: lets a producer skip building an item
         self._on_fault = on_fault or _log_fault  # where subscriber exceptions go
         self._replay = replay_last  # replay the latest item to new subscribers
         self._has_last = initial is not None  # whether ``_last`` holds an item
@@ -57,45 +71,60 @@ class HotStream(Observable[T], Generic[T]):
         """Whether the stream completed or failed."""
         return self._stopped
 
-    @property
-    def has_observers(self) -> bool:
-        """Whether anyone is subscribed."""
-        return bool(self._observers)
+    def subscribe(
+        self,
+        on_next: abc.ObserverBase[T] | Callable[[T], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        on_completed: Callable[[], None] | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        """Subscribe an observer or callbacks; ``scheduler`` is ignored (items are pushed)."""
+        if isinstance(on_next, abc.ObserverBase):
+            handlers: _Handlers = (on_next.on_next, on_next.on_error, on_next.on_completed)
+        else:
+            handlers = (on_next or _ignore, on_error or _raise, on_completed or _ignore)
+        return self._attach(handlers)
 
     def _subscribe_core(
         self, observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
+        return self._attach((observer.on_next, observer.on_error, observer.on_completed))
+
+    def _attach(self, handlers: _Handlers) -> abc.DisposableBase:
         if self._replay and self._has_last:
-            self._deliver(observer, self._last)  # type: ignore[arg-type]
+            self._guard(handlers[0], self._last)
         if self._stopped:
             if self._error is not None:
-                observer.on_error(self._error)
+                self._guard(handlers[1], self._error)
             else:
-                observer.on_completed()
+                self._guard(handlers[2])
             return Disposable()
-        self._observers = (*self._observers, observer)
+        self._handlers = (*self._handlers, handlers)
+        self.observed = True
 
         def remove() -> None:
-            self._observers = tuple(o for o in self._observers if o is not observer)
+            self._handlers = tuple(h for h in self._handlers if h is not handlers)
+            self.observed = bool(self._handlers)
 
         return Disposable(remove)
 
-    def _deliver(self, observer: abc.ObserverBase[T], value: T) -> None:
+    def _guard(self, handler: Callable[..., None], *args: Any) -> None:
         try:
-            observer.on_next(value)
+            handler(*args)
         except Exception as exc:  # a subscriber's fault must not reach the producer
             self._on_fault(exc)
 
     def on_next(self, value: T) -> None:
         """Push ``value`` to every current subscriber, isolating their faults."""
-        if self._stopped:
-            return
         if self._replay:
+            if self._stopped:
+                return
             self._last = value
             self._has_last = True
-        for observer in self._observers:
+        for handlers in self._handlers:  # empty once stopped
             try:
-                observer.on_next(value)
+                handlers[0](value)
             except Exception as exc:
                 self._on_fault(exc)
 
@@ -104,9 +133,10 @@ class HotStream(Observable[T], Generic[T]):
         if self._stopped:
             return
         self._stopped = True
-        observers, self._observers = self._observers, ()
-        for observer in observers:
-            self._terminate(observer.on_completed)
+        subscribers, self._handlers = self._handlers, ()
+        self.observed = False
+        for handlers in subscribers:
+            self._guard(handlers[2])
 
     def on_error(self, error: Exception) -> None:
         """Fail the stream with ``error``."""
@@ -114,12 +144,7 @@ class HotStream(Observable[T], Generic[T]):
             return
         self._stopped = True
         self._error = error
-        observers, self._observers = self._observers, ()
-        for observer in observers:
-            self._terminate(lambda o=observer: o.on_error(error))  # type: ignore[misc]
-
-    def _terminate(self, signal: Callable[[], Any]) -> None:
-        try:
-            signal()
-        except Exception as exc:
-            self._on_fault(exc)
+        subscribers, self._handlers = self._handlers, ()
+        self.observed = False
+        for handlers in subscribers:
+            self._guard(handlers[1], error)

@@ -3,7 +3,10 @@
 Subscribing to a socket dials and reads; disposing it closes the socket. It emits:
 
 - :class:`Opened` once, when the socket is up, carrying the :class:`Link` to write to;
-- each inbound envelope as ``str`` (or ``bytes`` for a binary frame);
+- each inbound envelope as ``str`` (or ``bytes`` for a binary frame), unless the dialler
+  gave a ``deliver`` callback in the :class:`DialContext`: then envelopes go straight to
+  it, so the per-envelope path skips the operator chain (reconnection, health) that only
+  needs the socket's life events;
 - :class:`Pong` for each pong frame (the health monitor's food).
 
 It completes when the peer closes with code 4000 ("do not reconnect") and errors on any
@@ -21,7 +24,15 @@ from reactivex import Observable
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.tasks import TaskSet
 
-__all__ = ["DO_NOT_RECONNECT", "Link", "Opened", "Pong", "SocketFactory", "SocketItem"]
+__all__ = [
+    "DO_NOT_RECONNECT",
+    "DialContext",
+    "Link",
+    "Opened",
+    "Pong",
+    "SocketFactory",
+    "SocketItem",
+]
 
 DO_NOT_RECONNECT = 4000
 """Close code by which a peer asks not to be dialled again."""
@@ -55,6 +66,13 @@ class Pong(NamedTuple):
 
 SocketItem = str | bytes | Opened | Pong
 
-SocketFactory = Callable[[str, ConnectionConfig, TaskSet], Observable[SocketItem]]
-"""``factory(url, config, tasks)`` returns the cold socket Observable; tasks it spawns go
-into ``tasks`` so closing the connection can wait for them."""
+
+class DialContext(NamedTuple):
+    """What a socket factory gets from its connection besides the URL and config."""
+
+    tasks: TaskSet  # spawn tasks here, so closing the connection can wait for them
+    deliver: Callable[[str | bytes], None] | None = None  # envelope sink, if not on_next
+
+
+SocketFactory = Callable[[str, ConnectionConfig, DialContext], Observable[SocketItem]]
+"""``factory(url, config, context)`` returns the cold socket Observable."""

@@ -8,6 +8,7 @@ that task, whose ``finally`` closes the socket and the session.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -16,10 +17,10 @@ from reactivex.disposable import Disposable
 
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.errors import ConnectionClosed, ConnectionFailed, ConnectionTimeout
-from rx_honeybee.socket import DO_NOT_RECONNECT, Opened, Pong, SocketItem
+from rx_honeybee.socket import DO_NOT_RECONNECT, DialContext, Opened, Pong, SocketItem
 from rx_honeybee.tasks import TaskSet
 
-__all__ = ["AiohttpLink", "aiohttp_socket", "classify_dial_error"]
+__all__ = ["AiohttpLink", "aiohttp_socket", "classify_dial_error", "read_frames"]
 
 _CLOSE_TIMEOUT = 1.0  # seconds to wait for the peer's close frame before aborting
 
@@ -70,13 +71,15 @@ def classify_dial_error(url: str, exc: BaseException) -> ConnectionFailed:
     return ConnectionFailed(url, "network", f"{type(exc).__name__}: {exc}")
 
 
-def aiohttp_socket(url: str, config: ConnectionConfig, tasks: TaskSet) -> Observable[SocketItem]:
+def aiohttp_socket(
+    url: str, config: ConnectionConfig, context: DialContext
+) -> Observable[SocketItem]:
     """Return the cold Observable of one aiohttp client socket to ``url``."""
 
     def subscribe(
         observer: abc.ObserverBase[SocketItem], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
-        task = tasks.spawn(_run(url, config, tasks, observer))
+        task = context.tasks.spawn(_run(url, config, context, observer))
 
         def dispose() -> None:
             task.cancel()
@@ -87,7 +90,7 @@ def aiohttp_socket(url: str, config: ConnectionConfig, tasks: TaskSet) -> Observ
 
 
 async def _run(
-    url: str, config: ConnectionConfig, tasks: TaskSet, observer: abc.ObserverBase[SocketItem]
+    url: str, config: ConnectionConfig, context: DialContext, observer: abc.ObserverBase[SocketItem]
 ) -> None:
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.connect_timeout)
     session = aiohttp.ClientSession(timeout=timeout)
@@ -105,9 +108,9 @@ async def _run(
         except (TimeoutError, OSError, aiohttp.ClientError, ValueError) as exc:
             observer.on_error(classify_dial_error(url, exc))
             return
-        observer.on_next(Opened(AiohttpLink(ws, tasks)))
+        observer.on_next(Opened(AiohttpLink(ws, context.tasks)))
         try:
-            error = await _read(ws, observer)
+            error = await read_frames(ws, observer, context.deliver)
         except Exception as exc:  # a fault downstream of the reader: drop this socket
             observer.on_error(exc)
             return
@@ -128,19 +131,23 @@ async def _run(
         await session.close()
 
 
-async def _read(
-    ws: aiohttp.ClientWebSocketResponse, observer: abc.ObserverBase[SocketItem]
+async def read_frames(
+    ws: aiohttp.ClientWebSocketResponse | Any,
+    observer: abc.ObserverBase[SocketItem],
+    deliver: Callable[[str | bytes], None] | None = None,
 ) -> BaseException | None:
-    """Pump frames into ``observer`` until the socket closes; return a read error if any."""
+    """Pump frames into ``observer`` (envelopes into ``deliver`` when given) until the
+    socket closes; return the read error, if any. Works for client and server sockets."""
     text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
     ping, pong, error = aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG, aiohttp.WSMsgType.ERROR
     on_next = observer.on_next
+    envelope = deliver or on_next
     receive = ws.receive
     while True:
         msg = await receive()
         kind = msg.type
         if kind is text or kind is binary:
-            on_next(msg.data)
+            envelope(msg.data)
         elif kind is pong:
             on_next(Pong(msg.data))
         elif kind is ping:

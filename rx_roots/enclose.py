@@ -38,11 +38,16 @@ _WS = " \t\n\r"
 
 def _dumps(value: Any, position: str) -> str:
     try:
-        return ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False, allow_nan=False)
+        text = ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False, allow_nan=False)
+        if not text.isascii():
+            # ujson copies lone surrogates into its output; they have no UTF-8 form, so
+            # encoding raises UnicodeEncodeError (a ValueError) here instead of at send time.
+            text.encode("utf-8")
     except (TypeError, ValueError, OverflowError) as exc:
         # TypeError: not serializable; UnicodeEncodeError: lone surrogate; OverflowError:
-        # NaN/Infinity (not JSON) or a number out of range.
+        # NaN/Infinity (not JSON), a number out of range or nesting too deep.
         raise WrongFieldType(position, "JSON-encodable value", f"{exc}") from exc
+    return text
 
 
 def _string(value: object, position: str) -> str:

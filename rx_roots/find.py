@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import ujson
+
 from rx_roots.elements import check_array_length, decode_array, parse_element
 from rx_roots.errors import WrongEnvelopeLabel
+
+_loads = ujson.loads
 
 __all__ = [
     "find_auth_challenge",
@@ -27,8 +31,17 @@ __all__ = [
 
 
 def _open(env: str | bytes, label: str, min_len: int) -> list[Any]:
-    """Decode ``env`` and check its length and label; the rest is the caller's."""
-    arr = decode_array(env)
+    """Decode ``env`` and check its length and label; the rest is the caller's.
+
+    The happy path calls ujson directly; anything unusual goes through ``decode_array``,
+    which decodes again to raise the precise error.
+    """
+    try:
+        arr = _loads(env)
+    except Exception:
+        arr = None
+    if type(arr) is not list or (type(env) is not str and type(env) is not bytes):
+        arr = decode_array(env)
     if len(arr) < min_len:
         check_array_length(arr, min_len)
     got = arr[0]
@@ -55,9 +68,31 @@ def find_event(env: str | bytes) -> dict[str, Any]:
 
 
 def find_subscription_event(env: str | bytes) -> tuple[str, dict[str, Any]]:
-    """Return ``(sub_id, event)`` of ``["EVENT",<sub_id>,<event>]`` (relay to client)."""
+    """Return ``(sub_id, event)`` of ``["EVENT",<sub_id>,<event>]`` (relay to client).
+
+    The inbound hot path: a well-formed envelope is checked inline after one decode;
+    anything else takes the general path, which decodes again to name the error.
+    """
+    try:
+        label, sub_id, event = _loads(env)  # a 3-element array, in the common case
+    except Exception:
+        pass
+    else:
+        # An event is a dict, so a str or a dict unpacked above never gets through here.
+        if (
+            label == "EVENT"
+            and type(sub_id) is str
+            and type(event) is dict
+            and type(env) is not bytearray  # type: ignore[comparison-overlap]  # typed str|bytes, called with anything
+        ):
+            return sub_id, event
     arr = _open(env, "EVENT", 3)
-    return _text(arr, 1, "subscription id"), _object(arr, 2, "event")
+    sub_id, event = arr[1], arr[2]  # checked inline: this is the inbound hot path
+    if type(sub_id) is not str:
+        parse_element(arr, 1, str, "subscription id")
+    if type(event) is not dict:
+        parse_element(arr, 2, dict, "event")
+    return sub_id, event
 
 
 def find_req(env: str | bytes) -> tuple[str, list[dict[str, Any]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from rx_roots.errors import InvalidRelayURL
@@ -9,6 +10,7 @@ from rx_roots.errors import InvalidRelayURL
 __all__ = ["normalize_relay_url"]
 
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
+_HAS_SCHEME = re.compile(r"[^/?#]*://")  # a '://' in the path, query or fragment is no scheme
 
 
 def normalize_relay_url(url: str) -> str:
@@ -23,7 +25,7 @@ def normalize_relay_url(url: str) -> str:
     if not isinstance(url, str):
         raise InvalidRelayURL(repr(url), "expected a string")
     text = url.strip()
-    if "://" not in text:
+    if not _HAS_SCHEME.match(text):
         text = "wss://" + text
     try:
         parts = urlsplit(text)
