@@ -10,9 +10,14 @@ import pytest
 from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from rx_honeybee.config import ConnectionConfig, HealthConfig, ReconnectConfig
+from rx_honeybee.config import ConnectionConfig, HealthConfig, RateLimitConfig, ReconnectConfig
 from rx_honeybee.connection import Connection
-from rx_honeybee.errors import ConnectionClosed, MaxReconnectAttemptsExceeded
+from rx_honeybee.errors import (
+    ConnectionClosed,
+    InvalidState,
+    MaxReconnectAttemptsExceeded,
+    WriteFailed,
+)
 from rx_honeybee.socket import Opened, SocketItem
 from rx_roots import ConnectionStatus as S
 
@@ -190,3 +195,46 @@ async def test_envelopes_queued_while_backing_off_go_out_in_order() -> None:
     assert second.sent == ['["N",0]', '["N",1]', '["N",2]']
     assert conn.pending == 0
     await conn.close()
+
+
+async def test_rate_limited_connection_spaces_writes_in_virtual_time() -> None:
+    scheduler = TestScheduler()
+    link = NullLink()
+    factory, _ = marble_factory(scheduler, [[on_next(1, Opened(link))]])
+    config = ConnectionConfig(
+        health=HealthConfig(enabled=False),
+        rate_limit=RateLimitConfig(enabled=True, messages_per_sec=1.0, burst=2),
+    )
+    conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=factory)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(1)
+    await connecting
+    for n in range(5):
+        conn.send(f'["N",{n}]')
+    written: list[tuple[float, int]] = []
+    for t in range(1, 6):
+        scheduler.advance_to(float(t))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        written.append((float(t), len(link.sent)))
+    assert written == [(1.0, 2), (2.0, 3), (3.0, 4), (4.0, 5), (5.0, 5)]  # burst 2, then 1/s
+    assert link.sent == [f'["N",{n}]' for n in range(5)]  # excess waited, none dropped
+    await conn.close()
+
+
+async def test_envelopes_unsent_at_close_are_reported_not_silently_dropped() -> None:
+    scheduler = TestScheduler()
+    factory, _ = marble_factory(scheduler, [[on_error(0, drop())]] * 10)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    errors: list[Exception] = []
+    conn.errors.subscribe(errors.append)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    conn.send('["A"]')
+    conn.send('["B"]')
+    await conn.close()
+    with pytest.raises(InvalidState):
+        await connecting
+    unsent = [e for e in errors if isinstance(e, WriteFailed)]
+    assert len(unsent) == 1 and "2 queued envelopes" in str(unsent[0])

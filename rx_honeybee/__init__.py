@@ -1,1 +1,83 @@
-"""rx_honeybee: reactive Nostr connections over aiohttp."""
+"""rx_honeybee: reactive Nostr connections over aiohttp.
+
+Connections expose hot Observables (``messages``, ``state``, ``errors``); reconnection is
+a ``retry_when`` pipeline; routing is ``route()`` (``group_by``) or ``channels()``.
+"""
+
+from __future__ import annotations
+
+from rx_honeybee.channels import channels
+from rx_honeybee.config import (
+    CompressionConfig,
+    ConnectionConfig,
+    HealthConfig,
+    RateLimitConfig,
+    ReconnectConfig,
+)
+from rx_honeybee.connection import Connection
+from rx_honeybee.errors import (
+    ChannelFull,
+    ConnectionClosed,
+    ConnectionFailed,
+    ConnectionTimeout,
+    ConnectionUnhealthy,
+    EnvelopeTooLarge,
+    HoneybeeError,
+    InvalidState,
+    MaxReconnectAttemptsExceeded,
+    PongTimeout,
+    PublishTimeout,
+    QueueFull,
+    RelayAlreadyExists,
+    RelayNotFound,
+    RoleError,
+    SubscriptionClosed,
+    SubscriptionDuplicate,
+    SubscriptionNotFound,
+    UnknownEnvelopeType,
+    WriteFailed,
+)
+from rx_honeybee.health import monitor_health
+from rx_honeybee.metrics import Metrics
+from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
+from rx_honeybee.roles import Role
+from rx_honeybee.router import route
+from rx_roots import ConnectionStatus
+
+__all__ = [
+    "ChannelFull",
+    "CompressionConfig",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionConfig",
+    "ConnectionFailed",
+    "ConnectionStatus",
+    "ConnectionTimeout",
+    "ConnectionUnhealthy",
+    "EnvelopeTooLarge",
+    "HealthConfig",
+    "HoneybeeError",
+    "InvalidState",
+    "MaxReconnectAttemptsExceeded",
+    "Metrics",
+    "PongTimeout",
+    "PublishTimeout",
+    "QueueFull",
+    "RateLimitConfig",
+    "ReconnectConfig",
+    "RelayAlreadyExists",
+    "RelayNotFound",
+    "Role",
+    "RoleError",
+    "SubscriptionClosed",
+    "SubscriptionDuplicate",
+    "SubscriptionNotFound",
+    "UnknownEnvelopeType",
+    "WriteFailed",
+    "backoff_notifier",
+    "channels",
+    "monitor_health",
+    "rate_limit",
+    "retry_when",
+    "route",
+]
