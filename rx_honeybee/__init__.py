@@ -42,6 +42,7 @@ from rx_honeybee.metrics import Metrics
 from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
 from rx_honeybee.router import route
+from rx_honeybee.server import InboundLimit, Server, serve
 from rx_roots import ConnectionStatus
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "EnvelopeTooLarge",
     "HealthConfig",
     "HoneybeeError",
+    "InboundLimit",
     "InvalidState",
     "MaxReconnectAttemptsExceeded",
     "Metrics",
@@ -69,6 +71,7 @@ __all__ = [
     "RelayNotFound",
     "Role",
     "RoleError",
+    "Server",
     "SubscriptionClosed",
     "SubscriptionDuplicate",
     "SubscriptionNotFound",
@@ -80,4 +83,5 @@ __all__ = [
     "rate_limit",
     "retry_when",
     "route",
+    "serve",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -94,6 +95,7 @@ class Connection:
         self._link: Link | None = None  # the current socket, when CONNECTED
         self._closing: asyncio.Task[None] | None = None  # close() in progress
         self._ever_connected = False  # a later CONNECTED counts as a reconnection
+        self._done: asyncio.Future[None] | None = None  # wait_closed(), created on demand
         metrics_on = self.config.metrics_enabled
         self._record_in: Callable[[int], None] = (
             self.metrics.record_received if metrics_on else _ignore
@@ -177,6 +179,52 @@ class Connection:
                 await self.close()
             raise
 
+    async def wait_closed(self) -> None:
+        """Wait until the connection has ended (CLOSED or ERROR), however that happens."""
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+            if self.status in (S.CLOSED, S.ERROR):
+                self._done.set_result(None)
+        await asyncio.shield(self._done)
+
+    @classmethod
+    def from_socket(
+        cls,
+        ws: Any,
+        config: ConnectionConfig | None = None,
+        *,
+        url: str = "client",
+        scheduler: abc.SchedulerBase | None = None,
+        limit: Any = None,
+        gate: asyncio.Event | None = None,
+    ) -> Connection:
+        """Wrap a prepared ``aiohttp.web.WebSocketResponse`` as a responder connection.
+
+        For users with their own aiohttp app. In the handler::
+
+            ws = web.WebSocketResponse(); await ws.prepare(request)
+            conn = Connection.from_socket(ws, url=request.remote or "client")
+            await conn.connect()      # starts reading; nothing is dialled
+            ...                        # subscribe to conn.messages, answer with responder.*
+            await conn.wait_closed()   # keep the handler alive while the client is there
+            await conn.close()
+            return ws
+
+        Reconnection is off (a relay cannot redial its client); the connection ends CLOSED
+        when the client leaves. ``limit`` is an optional ``rx_honeybee.server.InboundLimit``
+        (a token bucket on what the client sends); while ``gate`` is cleared the socket is
+        not read (fault injection).
+        """
+        from rx_honeybee.server import accepted_socket  # aiohttp stays in the transports
+
+        base = config if config is not None else ConnectionConfig()
+        config = replace(base, reconnect=replace(base.reconnect, enabled=False))
+        conn = cls(
+            url, config, scheduler=scheduler, socket_factory=accepted_socket(ws, limit, gate)
+        )
+        conn.role = Role.RESPONDER
+        return conn
+
     async def __aenter__(self) -> Connection:
         await self.connect()
         return self
@@ -200,7 +248,9 @@ class Connection:
         await asyncio.shield(self._closing)
 
     async def _close(self, flush_timeout: float) -> None:
-        if self.status is S.CLOSED:
+        if self.status is S.CLOSED:  # ended by the peer: only the tasks are left
+            self._stop_pipeline()
+            await self._tasks.drain()
             return
         if self.status is S.CONNECTED and len(self._queue):
             try:
@@ -338,9 +388,9 @@ class Connection:
         self._end_streams()
 
     def _on_end(self) -> None:
-        """The peer closed with code 4000: do not reconnect."""
+        """The socket ended for good: close code 4000, or a responder's client left."""
         self._lose_socket()
-        self._settle(ConnectionClosed(self.url, 4000, "peer asked not to reconnect"))
+        self._settle(ConnectionClosed(self.url, None, "closed by the peer"))
         self._queue.close()
         self._machine.advance(S.CLOSED)
         self._end_streams()
@@ -370,6 +420,8 @@ class Connection:
             ready.exception()  # retrieved here: nobody may be awaiting connect()
 
     def _end_streams(self) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
         self._messages.on_completed()
         if self._hub is not None:
             self._hub.complete()

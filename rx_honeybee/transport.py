@@ -135,15 +135,20 @@ async def read_frames(
     ws: aiohttp.ClientWebSocketResponse | Any,
     observer: abc.ObserverBase[SocketItem],
     deliver: Callable[[str | bytes], None] | None = None,
+    gate: asyncio.Event | None = None,
 ) -> BaseException | None:
     """Pump frames into ``observer`` (envelopes into ``deliver`` when given) until the
-    socket closes; return the read error, if any. Works for client and server sockets."""
+    socket closes; return the read error, if any. Works for client and server sockets.
+
+    While ``gate`` is cleared nothing is read (nor are pings answered): a stalled peer."""
     text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
     ping, pong, error = aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG, aiohttp.WSMsgType.ERROR
     on_next = observer.on_next
     envelope = deliver or on_next
     receive = ws.receive
     while True:
+        if gate is not None and not gate.is_set():
+            await gate.wait()
         msg = await receive()
         kind = msg.type
         if kind is text or kind is binary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from reactivex import Observable
@@ -10,7 +11,6 @@ from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 from reactivex.testing.marbles import marbles_testing
 
-from rx_honeybee import channels as channels_module
 from rx_honeybee.channels import channels
 from rx_honeybee.errors import UnknownEnvelopeType
 from rx_roots import WrongFieldType, standard_labels
@@ -31,6 +31,7 @@ from .envelopes import (
 
 
 def test_exports() -> None:
+    channels_module = importlib.import_module("rx_honeybee.channels")
     assert channels_module.__all__ == ["ChannelHub", "channels"]
 
 

@@ -17,12 +17,3 @@ def test_all_is_the_public_surface() -> None:
         if not name.startswith("_") and not getattr(value, "__name__", "").startswith("rx_")
     }
     assert public - {"annotations"} == set(rx_honeybee.__all__)
-
-
-def test_importing_the_package_does_not_import_aiohttp() -> None:
-    import subprocess
-    import sys
-
-    code = "import sys, rx_honeybee; print('aiohttp' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
