@@ -81,6 +81,8 @@ class Connection:
         self._machine = StateMachine(self._report)  # status and its replaying stream
         self._opened: HotStream[Link] = HotStream(self._report)  # each socket that came up
         self._hub: ChannelHub | None = None  # per-label streams, once ``channels()`` is used
+        self._written: HotStream[str] = HotStream(self._report)  # envelopes a socket took
+        self.generation = 0  # sockets opened so far; the current one's number when CONNECTED
         limiter = None
         if self.config.rate_limit.enabled:
             rl = self.config.rate_limit
@@ -125,6 +127,16 @@ class Connection:
     def opened(self) -> Observable[Link]:
         """Each socket that came up (the first and every reconnection): restore state here."""
         return self._opened
+
+    @property
+    def written(self) -> Observable[str]:
+        """Each envelope once a socket accepted it (written on socket ``generation``)."""
+        return self._written
+
+    @property
+    def scheduler(self) -> abc.SchedulerBase | None:
+        """The time source: the one given, or the asyncio one chosen at ``connect()``."""
+        return self._scheduler
 
     @property
     def status(self) -> ConnectionStatus:
@@ -350,6 +362,7 @@ class Connection:
 
     def _on_open(self, link: Link) -> None:
         self._link = link
+        self.generation += 1
         self._machine.advance(S.CONNECTED)
         if self._ever_connected:
             self.metrics.record_reconnection()
@@ -371,6 +384,9 @@ class Connection:
 
     def _on_sent(self, envelope: str) -> None:
         self._record_out(len(envelope))
+        written = self._written
+        if written.observed:
+            written.on_next(envelope)
 
     def _on_drop(self, error: Exception) -> None:
         """A socket was lost (or never came up): report it and back off."""
@@ -426,6 +442,7 @@ class Connection:
         if self._hub is not None:
             self._hub.complete()
         self._opened.on_completed()
+        self._written.on_completed()
         self._errors.on_completed()
 
     def _report(self, error: Exception) -> None:

@@ -1,0 +1,294 @@
+"""publish() and request() in virtual time: timeouts, EOSE, retries, resume after reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import ujson
+from reactivex import Observable
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from rx_honeybee.config import ConnectionConfig, HealthConfig, ReconnectConfig
+from rx_honeybee.connection import Connection
+from rx_honeybee.errors import ConnectionClosed, PublishTimeout, SubscriptionClosed
+from rx_honeybee.initiator import OkResult, publish, request, use_auth
+from rx_honeybee.socket import Opened, SocketItem
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
+
+on_next, on_error = ReactiveTest.on_next, ReactiveTest.on_error
+URL = "ws://relay"
+CONFIG = ConnectionConfig(
+    reconnect=ReconnectConfig(initial_delay=1, factor=1, max_delay=1, jitter=0, max_attempts=0),
+    health=HealthConfig(enabled=False),
+)
+
+
+def ev(n: int, created_at: int) -> dict[str, Any]:
+    return {"id": f"{n:064x}", "pubkey": "a" * 64, "created_at": created_at, "kind": 1,
+            "tags": [], "content": f"note {n}", "sig": "b" * 128}  # fmt: skip
+
+
+def relay_event(sub: str, n: int, created_at: int) -> str:
+    return ujson.dumps(["EVENT", sub, ev(n, created_at)])
+
+
+class Recorder:
+    """A fake socket's write side, logging (virtual time, envelope)."""
+
+    def __init__(self, scheduler: TestScheduler) -> None:
+        self.scheduler = scheduler
+        self.sent: list[tuple[float, list[Any]]] = []
+
+    async def send(self, envelope: str) -> None:
+        self.sent.append((self.scheduler.clock, ujson.loads(envelope)))
+
+    def ping(self, payload: bytes) -> None:
+        pass
+
+    @property
+    def compressed(self) -> bool:
+        return False
+
+    def labels(self) -> list[tuple[float, str]]:
+        return [(t, env[0]) for t, env in self.sent]
+
+
+Script = Callable[[Recorder], list[list[Any]]]
+
+
+class Harness:
+    """A Connection over marble sockets (messages per dial, from a script) in virtual time."""
+
+    def __init__(self, script: Script) -> None:
+        self.scheduler = TestScheduler()
+        self.link = Recorder(self.scheduler)
+        sockets: Iterator[list[Any]] = iter(script(self.link))
+
+        def factory(url: str, config: Any, context: Any) -> Observable[SocketItem]:
+            return self.scheduler.create_cold_observable(*next(sockets))
+
+        self.conn = Connection(URL, CONFIG, scheduler=self.scheduler, socket_factory=factory)
+
+    async def start(self) -> None:
+        connecting = asyncio.ensure_future(self.conn.connect())
+        await asyncio.sleep(0)
+        await self.run_until(1)
+        await connecting
+
+    async def run_until(self, t: float) -> None:
+        """Advance virtual time in small steps, letting the writer task run in between."""
+        now = self.scheduler.clock
+        while True:
+            for _ in range(4):  # the writer task runs at the current virtual time
+                await asyncio.sleep(0)
+            if now >= t:
+                return
+            now = min(t, now + 0.5)
+            self.scheduler.advance_to(now)
+
+
+class Sink:
+    """Records (virtual time, item), the error and the completion of one subscription."""
+
+    def __init__(self, scheduler: TestScheduler) -> None:
+        self.scheduler = scheduler
+        self.items: list[tuple[float, Any]] = []
+        self.error: tuple[float, Exception] | None = None
+        self.completed: float | None = None
+
+    def observe(self, source: Observable[Any]) -> Any:
+        return source.subscribe(self._next, self._error, self._completed)
+
+    def _next(self, item: Any) -> None:
+        self.items.append((self.scheduler.clock, item))
+
+    def _error(self, error: Exception) -> None:
+        self.error = (self.scheduler.clock, error)
+
+    def _completed(self) -> None:
+        self.completed = self.scheduler.clock
+
+
+def opened(link: Recorder, at: float = 1) -> Any:
+    return on_next(at, Opened(link))
+
+
+EID = f"{1:064x}"
+
+
+async def test_publish_times_out_without_ok() -> None:
+    h = Harness(lambda link: [[opened(link)]])
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(publish(h.conn, ev(1, 100), timeout=5))
+    await h.run_until(20)
+    assert sink.items == [] and sink.completed is None
+    assert sink.error is not None
+    assert sink.error[0] == 6.0 and isinstance(sink.error[1], PublishTimeout)
+    assert h.link.labels() == [(1.0, "EVENT")]
+    await h.conn.close()
+
+
+async def test_publish_emits_the_ok_then_completes_and_cancels_its_timer() -> None:
+    h = Harness(lambda link: [[opened(link), on_next(4, f'["OK","{EID}",false,"pow: 28 bits"]')]])
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(publish(h.conn, ev(1, 100), timeout=5))
+    await h.run_until(20)
+    assert sink.items == [(4.0, OkResult(EID, False, "pow: 28 bits", "pow"))]
+    assert sink.completed == 4.0 and sink.error is None
+
+
+async def test_request_completes_at_eose_when_asked_and_sends_close() -> None:
+    h = Harness(
+        lambda link: [
+            [
+                opened(link),
+                on_next(2, relay_event("rx1", 1, 100)),
+                on_next(3, relay_event("rx1", 2, 90)),
+                on_next(4, '["EOSE","rx1"]'),
+                on_next(5, relay_event("rx1", 3, 110)),
+            ]
+        ]
+    )
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(request(h.conn, [{"kinds": [1]}], close_on_eose=True))
+    await h.run_until(10)
+    assert [(t, e["id"]) for t, e in sink.items] == [(2.0, ev(1, 0)["id"]), (3.0, ev(2, 0)["id"])]
+    assert sink.completed == 4.0
+    assert h.link.sent == [(1.0, ["REQ", "rx1", {"kinds": [1]}]), (4.0, ["CLOSE", "rx1"])]
+
+
+async def test_rate_limited_closed_retries_later_and_slows_down() -> None:
+    h = Harness(
+        lambda link: [
+            [
+                opened(link),
+                on_next(2, '["CLOSED","s","rate-limited: slow down"]'),
+                on_next(4, '["CLOSED","s","rate-limited: slow down"]'),
+                on_next(7, '["EOSE","s"]'),
+                on_next(8, '["CLOSED","s","rate-limited: again"]'),
+            ]
+        ]
+    )
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(request(h.conn, [{"kinds": [1]}], sub_id="s"))
+    await h.run_until(20)
+    # retried 1 s after the first refusal, 2 s after the second; EOSE resets the pace
+    assert h.link.labels() == [(1.0, "REQ"), (3.0, "REQ"), (6.0, "REQ"), (9.0, "REQ")]
+    assert sink.error is None
+
+
+async def test_rate_limited_gives_up_after_max_retries() -> None:
+    refusals = [on_next(t, '["CLOSED","s","rate-limited: no"]') for t in (2, 4, 8, 14)]
+    h = Harness(lambda link: [[opened(link), *refusals]])
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(request(h.conn, [{}], sub_id="s"))
+    await h.run_until(30)
+    assert [t for t, label in h.link.labels()] == [1.0, 3.0, 6.0, 12.0]
+    assert sink.error is not None
+    error = sink.error[1]
+    assert sink.error[0] == 14.0 and isinstance(error, SubscriptionClosed)
+    assert error.prefix == "rate-limited" and error.reason == "rate-limited: no"
+
+
+async def test_rate_limited_ok_is_retried_later() -> None:
+    h = Harness(
+        lambda link: [
+            [
+                opened(link),
+                on_next(2, f'["OK","{EID}",false,"rate-limited: slow"]'),
+                on_next(5, f'["OK","{EID}",true,""]'),
+            ]
+        ]
+    )
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(publish(h.conn, ev(1, 100), timeout=10))
+    await h.run_until(20)
+    assert h.link.labels() == [(1.0, "EVENT"), (3.0, "EVENT")]
+    assert sink.items == [(5.0, OkResult(EID, True, "", ""))]
+
+
+async def test_auth_required_runs_the_hook_and_retries_once() -> None:
+    h = Harness(
+        lambda link: [
+            [
+                opened(link),
+                on_next(1.5, '["AUTH","chal"]'),
+                on_next(2, '["CLOSED","s","auth-required: log in"]'),
+                on_next(3, '["CLOSED","s","auth-required: still no"]'),
+            ]
+        ]
+    )
+    calls: list[tuple[str, str]] = []
+
+    def hook(challenge: str, url: str) -> dict[str, Any]:
+        calls.append((challenge, url))
+        return {"id": "f" * 64, "kind": 22242, "tags": [["challenge", challenge]]}
+
+    use_auth(h.conn, hook)
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(request(h.conn, [{}], sub_id="s"))
+    await h.run_until(10)
+    assert calls == [("chal", URL)]
+    assert h.link.labels() == [(1.0, "REQ"), (2.0, "AUTH"), (2.0, "REQ")]
+    assert sink.error is not None and isinstance(sink.error[1], SubscriptionClosed)
+    assert sink.error[1].prefix == "auth-required"
+
+
+async def test_resume_after_reconnect_moves_since_and_drops_repeats() -> None:
+    h = Harness(
+        lambda link: [
+            [
+                opened(link),
+                on_next(2, relay_event("s", 1, 1000)),
+                on_next(3, relay_event("s", 2, 1200)),
+                on_next(4, '["EOSE","s"]'),
+                on_error(5, ConnectionClosed(URL, 1006)),
+            ],
+            [
+                opened(link),
+                on_next(2, relay_event("s", 2, 1200)),  # inside the overlap: a repeat
+                on_next(3, relay_event("s", 3, 1300)),
+                on_next(4, '["EOSE","s"]'),
+            ],
+        ]
+    )
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(request(h.conn, [{"kinds": [1], "since": 500}], sub_id="s"))
+    await h.run_until(20)
+    ids = [e["content"] for _, e in sink.items]
+    assert ids == ["note 1", "note 2", "note 3"]
+    assert h.link.sent == [
+        (1.0, ["REQ", "s", {"kinds": [1], "since": 500}]),
+        (7.0, ["REQ", "s", {"kinds": [1], "since": 1170}]),  # dropped at 5, redialled at 6
+    ]
+    assert sink.error is None and sink.completed is None
+    await h.conn.close()
+    assert sink.completed is not None
+
+
+async def test_pending_publish_is_resent_after_reconnect() -> None:
+    h = Harness(
+        lambda link: [
+            [opened(link), on_error(3, ConnectionClosed(URL, 1006))],
+            [opened(link), on_next(2, f'["OK","{EID}",true,""]')],
+        ]
+    )
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(publish(h.conn, ev(1, 100), timeout=30))
+    await h.run_until(20)
+    assert h.link.labels() == [(1.0, "EVENT"), (5.0, "EVENT")]
+    assert sink.items == [(6.0, OkResult(EID, True, "", ""))]
+    await h.conn.close()
