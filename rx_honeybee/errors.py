@@ -25,7 +25,8 @@ reasonably catch them that way::
     └── PublishTimeout (TimeoutError)          no OK for an event in time
 
 Failure categories (``ConnectionFailed.category``) let a circuit breaker tell them apart:
-``refused``, ``dns``, ``handshake`` (HTTP status in ``status``), ``timeout``, ``network``.
+``refused``, ``dns``, ``handshake`` (HTTP status in ``status``), ``timeout``, ``network``,
+``invalid-url``.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class ConnectionFailed(HoneybeeError, ConnectionError):
             f"connection to {url} failed ({category}){': ' + detail if detail else ''}"
         )
         self.url = url  # where we dialled
-        self.category = category  # refused | dns | handshake | timeout | network
+        self.category = category  # refused | dns | handshake | timeout | network | invalid-url
         self.status = status  # HTTP status of a refused handshake, else None
 
 

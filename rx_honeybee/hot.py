@@ -122,7 +122,12 @@ class HotStream(Observable[T], Generic[T]):
                 return
             self._last = value
             self._has_last = True
-        for handlers in self._handlers:  # empty once stopped
+        snapshot = self._handlers
+        for handlers in snapshot:
+            # A subscriber may dispose another one, or end the stream, during this push:
+            # those must not get the item (checked only once the tuple was replaced).
+            if self._handlers is not snapshot and handlers not in self._handlers:
+                continue
             try:
                 handlers[0](value)
             except Exception as exc:

@@ -19,4 +19,8 @@ class Role(enum.Enum):
 def require_role(role: Role, want: Role, action: str) -> None:
     """Raise ``RoleError`` unless ``role`` is ``want``."""
     if role is not want:
-        raise RoleError(f"{action} needs a {want.value} connection, this one is a {role.value}")
+        raise RoleError(f"{action} needs {_a(want)} connection, this one is {_a(role)}")
+
+
+def _a(role: Role) -> str:
+    return f"an {role.value}" if role.value[0] in "aeiou" else f"a {role.value}"

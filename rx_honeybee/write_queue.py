@@ -120,4 +120,5 @@ class WriteQueue:
             self._limiter_sub.dispose()
         unsent, self._pending = self._pending, 0
         self._ready.clear()
+        self._empty.set()  # nothing is pending any more: release drained() waiters
         return unsent
