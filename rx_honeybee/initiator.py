@@ -37,6 +37,7 @@ __all__ = [
     "AuthHook",
     "OkResult",
     "SessionConfig",
+    "configure_session",
     "publish",
     "publish_event",
     "request",
@@ -80,14 +81,18 @@ def send_auth_response(conn: Connection, event: JsonObject) -> None:
     _initiator(conn, "send_auth_response").send(enclose_auth_response(event))
 
 
-def use_auth(conn: Connection, hook: AuthHook | None, config: SessionConfig | None = None) -> None:
+def use_auth(conn: Connection, hook: AuthHook | None) -> None:
     """Answer ``auth-required:`` on ``conn`` with ``hook(challenge, relay_url)`` (NIP-42).
 
     The hook returns a signed kind-22242 event (or an awaitable of one); the refused REQ
-    or EVENT is retried once after it. ``config`` tunes resume and retries for ``conn``.
+    or EVENT is retried once after it. None removes the hook.
     """
-    session = session_of(_initiator(conn, "use_auth"), config)
-    session.auth_hook = hook
+    session_of(_initiator(conn, "use_auth")).auth_hook = hook
+
+
+def configure_session(conn: Connection, config: SessionConfig) -> None:
+    """Set how ``conn`` resumes subscriptions and retries refusals (see ``SessionConfig``)."""
+    session_of(_initiator(conn, "configure_session")).config = config
 
 
 def publish(

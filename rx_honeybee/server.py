@@ -278,11 +278,16 @@ class Server:
             ws, self.config, url=request.remote or "client", limit=self.limit, gate=self._reading
         )
         self.clients.add(conn)
+        # Hand the connection out as its socket opens, before the reader's first frame:
+        # a client's first envelope may already be buffered, and a late subscriber to
+        # ``messages`` would miss it.
+        announce = conn.opened.subscribe(lambda _: self._connections.on_next(conn))
         try:
             await conn.connect()
-            self._connections.on_next(conn)
+            announce.dispose()
             await conn.wait_closed()
         finally:
+            announce.dispose()
             self.clients.discard(conn)
             await conn.close(flush_timeout=0.2)
         return ws

@@ -150,6 +150,8 @@ async def read_frames(
         if gate is not None and not gate.is_set():
             await gate.wait()
         msg = await receive()
+        if gate is not None and not gate.is_set():  # stalled while this read waited
+            await gate.wait()
         kind = msg.type
         if kind is text or kind is binary:
             envelope(msg.data)

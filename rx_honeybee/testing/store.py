@@ -1,0 +1,214 @@
+"""A bounded in-memory event store with NIP-01 kinds, and the event shape check.
+
+Pure (no I/O, no time). What :meth:`EventStore.add` does with an event depends on its kind
+(https://github.com/nostr-protocol/nips/blob/master/01.md#kinds):
+
+- regular kinds are stored;
+- replaceable kinds (0, 3, 10000-19999) keep one event per ``(pubkey, kind)``,
+  addressable kinds (30000-39999) one per ``(pubkey, kind, d)`` where ``d`` is the value
+  of the first ``d`` tag (``""`` without one): the newest ``created_at`` wins, ties go to
+  the lowest ``id``. A newer version removes the stored one; an older (or tied, higher
+  id) version is not stored (:attr:`Outcome.SUPERSEDED`);
+- ephemeral kinds (20000-29999) are never stored (:attr:`Outcome.EPHEMERAL`);
+- an id already stored is :attr:`Outcome.DUPLICATE`.
+
+The store is bounded: beyond ``max_events`` it evicts the oldest events (the ones
+that sort last newest-first, see :func:`~rx_honeybee.testing.filters.sort_key`), so it
+always keeps the newest ``max_events``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from bisect import bisect_left, insort
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from rx_honeybee.testing.filters import select, sort_key
+
+__all__ = [
+    "EventStore",
+    "InvalidEvent",
+    "Outcome",
+    "address_of",
+    "check_event",
+    "is_addressable",
+    "is_ephemeral",
+    "is_replaceable",
+    "readable_id",
+]
+
+_HEX = re.compile(r"[0-9a-f]*")
+_HEX128_LEN = 128
+_MAX_KIND = 65535
+
+
+class InvalidEvent(ValueError):
+    """An event that is not NIP-01 shaped; the message is meant for ``OK false invalid:``."""
+
+
+class Outcome(enum.Enum):
+    """What :meth:`EventStore.add` did with an event."""
+
+    STORED = "stored"  # new, kept
+    DUPLICATE = "duplicate"  # that id is stored already
+    SUPERSEDED = "superseded"  # a replaceable/addressable event with a newer version stored
+    EPHEMERAL = "ephemeral"  # an ephemeral kind: to deliver, never to keep
+
+
+def is_replaceable(kind: int) -> bool:
+    """Kinds 0, 3 and 10000-19999: the newest per author and kind replaces the rest."""
+    return kind in (0, 3) or 10000 <= kind < 20000
+
+
+def is_ephemeral(kind: int) -> bool:
+    """Kinds 20000-29999: delivered live, never stored."""
+    return 20000 <= kind < 30000
+
+
+def is_addressable(kind: int) -> bool:
+    """Kinds 30000-39999: the newest per author, kind and ``d`` tag replaces the rest."""
+    return 30000 <= kind < 40000
+
+
+def address_of(event: Mapping[str, Any]) -> tuple[str, int, str] | None:
+    """The ``(pubkey, kind, d)`` slot a replaceable or addressable event occupies, or None.
+
+    Replaceable kinds use ``d = ""``; addressable kinds the first ``d`` tag's value.
+    """
+    kind = event["kind"]
+    if is_replaceable(kind):
+        return event["pubkey"], kind, ""
+    if is_addressable(kind):
+        for tag in event["tags"]:
+            if len(tag) >= 1 and tag[0] == "d":
+                return event["pubkey"], kind, tag[1] if len(tag) >= 2 else ""
+        return event["pubkey"], kind, ""
+    return None
+
+
+def readable_id(event: object) -> str | None:
+    """The event's ``id`` if it is a string (so an ``OK`` can name it), else None."""
+    if isinstance(event, Mapping):
+        event_id = event.get("id")
+        if isinstance(event_id, str):
+            return event_id
+    return None
+
+
+def _hex(value: object, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and _HEX.fullmatch(value) is not None
+
+
+def check_event(event: object) -> dict[str, Any]:
+    """Return ``event`` if every NIP-01 field is there with the right type.
+
+    ``id`` and ``pubkey`` are 64 lowercase hex characters, ``sig`` 128; ``created_at`` an
+    integer >= 0; ``kind`` an integer 0-65535; ``tags`` a list of lists of strings;
+    ``content`` a string. The id hash and the signature are not checked here (that is the
+    relay's optional ``verify``).
+
+    Raises:
+        InvalidEvent: the first field that is missing or wrong, named in the message.
+    """
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"an event must be an object, got {type(event).__name__}")
+    for key, length in (("id", 64), ("pubkey", 64), ("sig", _HEX128_LEN)):
+        if not _hex(event.get(key), length):
+            raise InvalidEvent(f"{key} must be {length} lowercase hex characters")
+    for key in ("created_at", "kind"):
+        value = event.get(key)
+        if type(value) is not int or value < 0:
+            raise InvalidEvent(f"{key} must be a non-negative integer")
+    if event["kind"] > _MAX_KIND:
+        raise InvalidEvent(f"kind must be at most {_MAX_KIND}")
+    tags = event.get("tags")
+    if not isinstance(tags, list) or not all(
+        isinstance(tag, list) and all(isinstance(item, str) for item in tag) for tag in tags
+    ):
+        raise InvalidEvent("tags must be a list of lists of strings")
+    if not isinstance(event.get("content"), str):
+        raise InvalidEvent("content must be a string")
+    return event
+
+
+class EventStore:
+    """Checked events in memory, newest first, at most ``max_events`` of them.
+
+    Args:
+        max_events: the cap; the oldest events are evicted beyond it.
+
+    Raises:
+        ValueError: ``max_events`` < 1.
+    """
+
+    def __init__(self, max_events: int = 100_000) -> None:
+        if max_events < 1:
+            raise ValueError(f"max_events must be >= 1, got {max_events}")
+        self.max_events = max_events  # the cap
+        self._by_id: dict[str, dict[str, Any]] = {}  # id → event
+        self._order: list[tuple[int, str]] = []  # sort keys, newest first
+        self._slots: dict[tuple[str, int, str], str] = {}  # address → id holding it
+        self.evicted = 0  # events dropped by the cap so far
+
+    def add(self, event: dict[str, Any]) -> Outcome:
+        """Store a checked event (see :func:`check_event`) per its kind; say what happened."""
+        if is_ephemeral(event["kind"]):
+            return Outcome.EPHEMERAL
+        event_id = event["id"]
+        if event_id in self._by_id:
+            return Outcome.DUPLICATE
+        address = address_of(event)
+        if address is not None:
+            held = self._slots.get(address)
+            if held is not None:
+                if sort_key(self._by_id[held]) < sort_key(event):
+                    return Outcome.SUPERSEDED
+                self.remove(held)
+            self._slots[address] = event_id
+        self._by_id[event_id] = event
+        insort(self._order, sort_key(event))
+        while len(self._order) > self.max_events:
+            self.evicted += 1
+            self.remove(self._order[-1][1])
+        return Outcome.STORED
+
+    def remove(self, event_id: str) -> bool:
+        """Forget the event ``event_id``; False when it is not stored."""
+        event = self._by_id.pop(event_id, None)
+        if event is None:
+            return False
+        key = sort_key(event)
+        del self._order[bisect_left(self._order, key)]
+        address = address_of(event)
+        if address is not None and self._slots.get(address) == event_id:
+            del self._slots[address]
+        return True
+
+    def query(
+        self, filters: Sequence[Mapping[str, Any]], *, max_limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored events a REQ with (checked) ``filters`` gets, newest first, each once."""
+        return select(iter(self), filters, max_limit=max_limit, ordered=True)
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """The stored event with that id, or None."""
+        return self._by_id.get(event_id)
+
+    def clear(self) -> None:
+        """Forget every event."""
+        self._by_id.clear()
+        self._order.clear()
+        self._slots.clear()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Every stored event, newest first."""
+        by_id = self._by_id
+        return (by_id[event_id] for _, event_id in self._order)

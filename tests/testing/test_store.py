@@ -1,0 +1,203 @@
+"""The in-memory event store: shape checks, kinds, duplicates and the cap (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rx_honeybee.testing.store import (
+    EventStore,
+    InvalidEvent,
+    Outcome,
+    address_of,
+    check_event,
+    is_addressable,
+    is_ephemeral,
+    is_replaceable,
+    readable_id,
+)
+
+from .helpers import ALICE, BOB, make_event
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def test_check_event_accepts_a_well_formed_event() -> None:
+    event = make_event(tags=[["e", "x"], []])
+    assert check_event(event) is event
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"id": None}, "id"),
+        ({"id": "ab"}, "id"),
+        ({"id": "A" * 64}, "id"),
+        ({"pubkey": 5}, "pubkey"),
+        ({"pubkey": "g" * 64}, "pubkey"),
+        ({"sig": "0" * 64}, "sig"),
+        ({"created_at": "1"}, "created_at"),
+        ({"created_at": True}, "created_at"),
+        ({"created_at": -1}, "created_at"),
+        ({"created_at": 1.0}, "created_at"),
+        ({"kind": None}, "kind"),
+        ({"kind": 65536}, "kind"),
+        ({"tags": {}}, "tags"),
+        ({"tags": ["e"]}, "tags"),
+        ({"tags": [["e", 1]]}, "tags"),
+        ({"content": None}, "content"),
+    ],
+)
+def test_check_event_names_the_bad_field(change: dict[str, Any], named: str) -> None:
+    event = {**make_event(), **change}
+    with pytest.raises(InvalidEvent, match=named):
+        check_event(event)
+
+
+@pytest.mark.parametrize("field", ["id", "pubkey", "created_at", "kind", "tags", "content", "sig"])
+def test_check_event_requires_every_field(field: str) -> None:
+    event = make_event()
+    del event[field]
+    with pytest.raises(InvalidEvent, match=field):
+        check_event(event)
+
+
+def test_check_event_rejects_non_objects() -> None:
+    with pytest.raises(InvalidEvent, match="object"):
+        check_event(["EVENT"])
+
+
+def test_readable_id() -> None:
+    assert readable_id({"id": "short"}) == "short"
+    assert readable_id({"id": 5}) is None
+    assert readable_id("x") is None
+
+
+def test_kind_ranges() -> None:
+    assert [k for k in (0, 1, 2, 3, 9999, 10000, 19999, 20000) if is_replaceable(k)] == [
+        0,
+        3,
+        10000,
+        19999,
+    ]
+    assert [k for k in (19999, 20000, 29999, 30000) if is_ephemeral(k)] == [20000, 29999]
+    assert [k for k in (29999, 30000, 39999, 40000) if is_addressable(k)] == [30000, 39999]
+
+
+def test_address_of() -> None:
+    assert address_of(make_event(kind=1)) is None
+    assert address_of(make_event(kind=0, tags=[["d", "x"]])) == (ALICE, 0, "")
+    tagged = make_event(kind=30023, tags=[["t", "a"], ["d", "post"], ["d", "other"]])
+    assert address_of(tagged) == (ALICE, 30023, "post")
+    assert address_of(make_event(kind=30023)) == (ALICE, 30023, "")
+    assert address_of(make_event(kind=30023, tags=[["d"]])) == (ALICE, 30023, "")
+
+
+def test_regular_events_are_stored_once_newest_first() -> None:
+    store = EventStore()
+    old, new = make_event(created_at=1), make_event(created_at=2)
+    assert store.add(old) is Outcome.STORED
+    assert store.add(new) is Outcome.STORED
+    assert store.add(dict(old)) is Outcome.DUPLICATE
+    assert list(store) == [new, old] and len(store) == 2
+    assert old["id"] in store and store.get(old["id"]) is old and store.get("x") is None
+
+
+def test_replaceable_newest_wins() -> None:
+    store = EventStore()
+    first = make_event(kind=0, created_at=10)
+    newer = make_event(kind=0, created_at=11)
+    older = make_event(kind=0, created_at=9)
+    other_author = make_event(kind=0, created_at=5, pubkey=BOB)
+    assert store.add(first) is Outcome.STORED
+    assert store.add(newer) is Outcome.STORED
+    assert store.add(older) is Outcome.SUPERSEDED
+    assert store.add(first) is Outcome.SUPERSEDED  # it was replaced, not kept
+    assert store.add(other_author) is Outcome.STORED
+    assert list(store) == [newer, other_author]
+
+
+@pytest.mark.parametrize("kind", [3, 10002])
+def test_replaceable_tie_goes_to_the_lowest_id(kind: int) -> None:
+    low = make_event(kind=kind, created_at=7, event_id="0" * 64)
+    high = make_event(kind=kind, created_at=7, event_id="f" * 64)
+    store = EventStore()
+    assert store.add(high) is Outcome.STORED
+    assert store.add(low) is Outcome.STORED
+    assert list(store) == [low]
+    store = EventStore()
+    assert store.add(low) is Outcome.STORED
+    assert store.add(high) is Outcome.SUPERSEDED
+    assert list(store) == [low]
+
+
+def test_addressable_is_keyed_by_d_tag() -> None:
+    store = EventStore()
+    a1 = make_event(kind=30000, created_at=1, tags=[["d", "a"]])
+    b1 = make_event(kind=30000, created_at=1, tags=[["d", "b"]])
+    none = make_event(kind=30000, created_at=1)
+    a2 = make_event(kind=30000, created_at=2, tags=[["d", "a"]])
+    other_kind = make_event(kind=30001, created_at=1, tags=[["d", "a"]])
+    for event in (a1, b1, none, other_kind):
+        assert store.add(event) is Outcome.STORED
+    assert store.add(a2) is Outcome.STORED
+    assert a1["id"] not in store
+    assert {e["id"] for e in store} == {a2["id"], b1["id"], none["id"], other_kind["id"]}
+    empty_d = make_event(kind=30000, created_at=3, tags=[["d", ""]])
+    assert store.add(empty_d) is Outcome.STORED  # replaces the one without a d tag
+    assert none["id"] not in store
+
+
+def test_ephemeral_events_are_never_stored() -> None:
+    store = EventStore()
+    event = make_event(kind=20001)
+    assert store.add(event) is Outcome.EPHEMERAL
+    assert store.add(event) is Outcome.EPHEMERAL
+    assert len(store) == 0
+
+
+def test_the_cap_evicts_the_oldest() -> None:
+    store = EventStore(max_events=3)
+    events = [make_event(created_at=t) for t in (5, 1, 4, 3)]
+    for event in events:
+        store.add(event)
+    assert [e["created_at"] for e in store] == [5, 4, 3]
+    assert store.evicted == 1 and events[1]["id"] not in store
+    assert store.add(make_event(created_at=0)) is Outcome.STORED  # in, then evicted at once
+    assert [e["created_at"] for e in store] == [5, 4, 3] and store.evicted == 2
+
+
+def test_evicting_a_replaceable_event_frees_its_slot() -> None:
+    store = EventStore(max_events=1)
+    profile = make_event(kind=0, created_at=5)
+    store.add(profile)
+    store.add(make_event(kind=1, created_at=6))  # evicts the profile
+    older_profile = make_event(kind=0, created_at=4)
+    assert store.add(older_profile) is Outcome.STORED  # no newer version held any more
+
+
+def test_remove_and_clear() -> None:
+    store = EventStore()
+    a, b = make_event(kind=0, created_at=1), make_event(created_at=1)
+    store.add(a)
+    store.add(b)
+    assert store.remove(a["id"]) and not store.remove(a["id"])
+    assert store.add(make_event(kind=0, created_at=0)) is Outcome.STORED  # slot was freed
+    store.clear()
+    assert len(store) == 0 and list(store) == [] and store.add(b) is Outcome.STORED
+
+
+def test_query_uses_filters_and_the_clamp() -> None:
+    store = EventStore()
+    notes = [make_event(kind=1, created_at=t) for t in range(5)]
+    for event in [*notes, make_event(kind=0, created_at=9)]:
+        store.add(event)
+    assert store.query([{"kinds": [1], "limit": 2}]) == [notes[4], notes[3]]
+    assert len(store.query([{}], max_limit=3)) == 3
+    assert store.query([]) == []
+
+
+def test_max_events_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_events"):
+        EventStore(max_events=0)
