@@ -138,14 +138,35 @@ class Session:
         self._tasks: set[asyncio.Task[Any]] = set()  # running auth hooks
         self._next_id = 0  # generated subscription ids
         ch = conn.channels()
-        ch["EVENT"].subscribe(self._on_event)
-        ch["EOSE"].subscribe(self._on_eose)
-        ch["CLOSED"].subscribe(self._on_closed)
-        ch["OK"].subscribe(self._on_ok)
+        ch["EVENT"].subscribe(self._reading(find_subscription_event, self._on_event))
+        ch["EOSE"].subscribe(self._reading(find_eose, self._on_eose))
+        ch["CLOSED"].subscribe(self._reading(find_closed, self._on_closed))
+        ch["OK"].subscribe(self._reading(find_ok, self._on_ok))
         ch["AUTH"].subscribe(self._on_auth)
         conn.written.subscribe(self._on_written)
         conn.opened.subscribe(lambda _: self._restore())
         conn.state.subscribe(self._on_state)
+
+    def _reading(
+        self, find: Callable[[str], Any], handle: Callable[..., None]
+    ) -> Callable[[str], None]:
+        """Parse each envelope with ``find`` and pass its fields to ``handle``.
+
+        A malformed envelope is reported on the connection's ``errors`` and skipped.
+        """
+
+        def on_envelope(envelope: str) -> None:
+            try:
+                fields = find(envelope)
+            except RootsError as err:
+                self.conn.report(err)
+                return
+            if isinstance(fields, tuple):
+                handle(*fields)
+            else:
+                handle(fields)
+
+        return on_envelope
 
     # -- scheduling ----------------------------------------------------------------------
 
@@ -218,12 +239,7 @@ class Session:
         if sub.timer is not None:
             sub.timer.dispose()
 
-    def _on_event(self, envelope: str) -> None:
-        try:
-            sub_id, event = find_subscription_event(envelope)
-        except RootsError as err:
-            self.conn.report(err)
-            return
+    def _on_event(self, sub_id: str, event: dict[str, Any]) -> None:
         sub = self.subs.get(sub_id)
         if sub is None:
             return
@@ -251,12 +267,7 @@ class Session:
             del kept[next(iter(kept))]
         sub.seen = kept
 
-    def _on_eose(self, envelope: str) -> None:
-        try:
-            sub_id = find_eose(envelope)
-        except RootsError as err:
-            self.conn.report(err)
-            return
+    def _on_eose(self, sub_id: str) -> None:
         sub = self.subs.get(sub_id)
         if sub is None:
             return
@@ -267,12 +278,7 @@ class Session:
             self._send(enclose_close(sub_id), None)
             sub.on_completed()
 
-    def _on_closed(self, envelope: str) -> None:
-        try:
-            sub_id, message = find_closed(envelope)
-        except RootsError as err:
-            self.conn.report(err)
-            return
+    def _on_closed(self, sub_id: str, message: str) -> None:
         sub = self.subs.get(sub_id)
         if sub is None:
             return
@@ -324,12 +330,7 @@ class Session:
         if pub.timer is not None:
             pub.timer.dispose()
 
-    def _on_ok(self, envelope: str) -> None:
-        try:
-            event_id, accepted, message = find_ok(envelope)
-        except RootsError as err:
-            self.conn.report(err)
-            return
+    def _on_ok(self, event_id: str, accepted: bool, message: str) -> None:
         pub = self.publishes.get(event_id)
         if pub is None:
             return

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,10 +13,7 @@ import pytest_asyncio
 
 from rx_honeybee import (
     Connection,
-    ConnectionConfig,
-    HealthConfig,
     PublishTimeout,
-    ReconnectConfig,
     SubscriptionClosed,
     UnknownEnvelopeType,
 )
@@ -31,35 +27,15 @@ from rx_honeybee.initiator import (
 )
 from rx_honeybee.testing import Relay
 from rx_roots import ConnectionStatus as S
+from tests.support import FAST, until
+from tests.support import make_event as support_event
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
-
-FAST = ConnectionConfig(
-    connect_timeout=1.0,
-    reconnect=ReconnectConfig(initial_delay=0.02, max_delay=0.05, jitter=0, max_attempts=0),
-    health=HealthConfig(ping_interval=0.5, pong_timeout=0.25),
-)
 
 
 def make_event(n: int, created_at: int = 1_700_000_000, kind: int = 1) -> dict[str, Any]:
     """A well-formed (unsigned) event; the relay checks shapes, not signatures, by default."""
-    return {
-        "id": hashlib.sha256(f"event {n}".encode()).hexdigest(),
-        "pubkey": "ab" * 32,
-        "created_at": created_at + n,
-        "kind": kind,
-        "tags": [["t", "rxnostr"]],
-        "content": f"note {n} ☕",
-        "sig": "cd" * 64,
-    }
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+    return support_event(n, kind=kind, created_at=created_at + n, tags=[["t", "rxnostr"]])
 
 
 async def ok_of(conn: Connection, event: dict[str, Any], timeout: float = 5.0) -> Any:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -12,9 +11,6 @@ import pytest
 import pytest_asyncio
 
 from rx_honeybee import (
-    ConnectionConfig,
-    HealthConfig,
-    ReconnectConfig,
     RelayAlreadyExists,
     RelayNotFound,
     SubscriptionDuplicate,
@@ -24,34 +20,14 @@ from rx_honeybee.initiator import OkResult
 from rx_honeybee.pool import Pool
 from rx_honeybee.testing import Relay
 from rx_roots import ConnectionStatus as S
+from tests.support import FAST, until
+from tests.support import make_event as support_event
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
 
-FAST = ConnectionConfig(
-    connect_timeout=1.0,
-    reconnect=ReconnectConfig(initial_delay=0.02, max_delay=0.05, jitter=0, max_attempts=0),
-    health=HealthConfig(ping_interval=0.5, pong_timeout=0.25),
-)
-
 
 def make_event(n: int) -> dict[str, Any]:
-    return {
-        "id": hashlib.sha256(f"pool event {n}".encode()).hexdigest(),
-        "pubkey": "ef" * 32,
-        "created_at": 1_700_000_000 + n,
-        "kind": 1,
-        "tags": [],
-        "content": f"pool note {n}",
-        "sig": "01" * 64,
-    }
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+    return support_event(n, seed="pool")
 
 
 async def publish_all(pool: Pool, event: dict[str, Any], timeout: float = 10) -> list[OkResult]:

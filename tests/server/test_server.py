@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -12,7 +11,6 @@ from rx_honeybee import (
     Connection,
     ConnectionConfig,
     ConnectionFailed,
-    HealthConfig,
     InboundLimit,
     ReconnectConfig,
     Role,
@@ -22,21 +20,9 @@ from rx_honeybee import (
     serve,
 )
 from rx_roots import ConnectionStatus as S
+from tests.support import FAST, until
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(20)]
-
-FAST = ConnectionConfig(
-    reconnect=ReconnectConfig(initial_delay=0.02, max_delay=0.05, jitter=0, max_attempts=3),
-    health=HealthConfig(ping_interval=0.2, pong_timeout=0.1, failure_threshold=1),
-)
-
-
-async def until(predicate: Any, timeout: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 def echo_notices(server: Any) -> list[Connection]:
