@@ -105,6 +105,7 @@ class Connection:
         self._record_out: Callable[[int], None] = (
             self.metrics.record_sent if metrics_on else _ignore
         )
+        self._deliver = self._inbound()  # the per-envelope path, handed to the socket
 
     # -- streams and status --------------------------------------------------------------
 
@@ -343,15 +344,25 @@ class Connection:
             )
         )
 
-    def _deliver(self, envelope: str | bytes) -> None:
-        """The inbound hot path: every envelope, straight from the socket's reader."""
-        self._record_in(len(envelope))
+    def _inbound(self) -> Callable[[str | bytes], None]:
+        """Build the inbound hot path: every envelope, straight from the socket's reader.
+
+        A closure over locals (attribute lookups cost on this path): count it, hand it to
+        ``messages`` subscribers if any, route it to ``channels()`` once they exist.
+        """
+        record = self._record_in
         messages = self._messages
-        if messages.observed:
-            messages.on_next(envelope)  # type: ignore[arg-type]
-        hub = self._hub
-        if hub is not None:
-            hub.dispatch(envelope)
+        push = messages.on_next
+
+        def deliver(envelope: str | bytes) -> None:
+            record(len(envelope))
+            if messages.observed:
+                push(envelope)  # type: ignore[arg-type]
+            hub = self._hub
+            if hub is not None:
+                hub.dispatch(envelope)
+
+        return deliver
 
     def _on_item(self, item: SocketItem) -> None:
         kind = type(item)
