@@ -1,4 +1,4 @@
-"""rx_roots: pure functions for Nostr envelopes (NIP-01). No I/O, no time, no reactivex."""
+"""rx_roots: pure NIP-01 functions for envelopes and event ids. No I/O, no time, no reactivex."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ from rx_roots.errors import (
     WrongEnvelopeLabel,
     WrongFieldType,
 )
+from rx_roots.events import (
+    check_event_shape,
+    compute_event_id,
+    is_valid_event_id,
+    serialize_for_id,
+)
 from rx_roots.find import (
     find_auth_challenge,
     find_auth_response,
@@ -63,8 +69,10 @@ __all__ = [
     "WrongFieldType",
     "backoff_delays",
     "check_array_length",
+    "check_event_shape",
     "check_label",
     "classify_reason",
+    "compute_event_id",
     "decode_array",
     "enclose_auth_challenge",
     "enclose_auth_response",
@@ -88,7 +96,9 @@ __all__ = [
     "find_subscription_event",
     "get_label",
     "is_standard_label",
+    "is_valid_event_id",
     "normalize_relay_url",
     "parse_element",
+    "serialize_for_id",
     "standard_labels",
 ]

@@ -53,6 +53,7 @@ def test_submodules() -> None:
         "elements",
         "enclose",
         "errors",
+        "events",
         "find",
         "labels",
         "reasons",
@@ -99,6 +100,10 @@ def test_spec_names_are_exported() -> None:
         "classify_reason",
         "normalize_relay_url",
         "backoff_delays",
+        "serialize_for_id",
+        "compute_event_id",
+        "check_event_shape",
+        "is_valid_event_id",
     }
     assert spec <= set(rx_roots.__all__)
 

@@ -1,0 +1,299 @@
+"""The ``rxnostr`` command: a local relay, subscribe, publish, and the demo.
+
+Events go to stdout as JSON lines; status and counts go to stderr, so pipes stay clean.
+Exit codes scripts can rely on:
+
+====  ==========================================================================
+0     everything asked for was done
+1     partly: a relay refused, timed out or failed while others answered
+2     usage error (bad arguments, unreadable input)
+3     nothing could be done: no relay reachable
+130   interrupted (Ctrl-C)
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import ujson
+
+from rx_honeybee.config import ConnectionConfig, ReconnectConfig
+from rx_honeybee.pool import Pool
+from rx_honeybee.session import OkResult
+from rx_roots import ConnectionStatus, InvalidRelayURL, normalize_relay_url
+
+__all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NOTHING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEFAULT_RELAY = "ws://127.0.0.1:7777"
+
+_CLI_CONFIG = ConnectionConfig(
+    connect_timeout=5.0,
+    reconnect=ReconnectConfig(initial_delay=0.25, max_delay=2.0, max_attempts=3),
+)
+
+
+def _dumps(value: Any) -> str:
+    return ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _relays(values: Sequence[str] | None) -> list[str]:
+    try:
+        return list(dict.fromkeys(normalize_relay_url(v) for v in (values or [DEFAULT_RELAY])))
+    except InvalidRelayURL as exc:
+        raise SystemExit(_usage(str(exc))) from None
+
+
+def _usage(message: str) -> int:
+    _err(f"rxnostr: {message}")
+    return EXIT_USAGE
+
+
+def _watch_statuses(pool: Pool) -> set[str]:
+    """Print each relay's status changes on stderr; return the set of relays ever CONNECTED."""
+    last: dict[str, ConnectionStatus] = {}
+    reached: set[str] = set()
+
+    def show(statuses: dict[str, ConnectionStatus]) -> None:
+        for url, status in statuses.items():
+            if last.get(url) is not status:
+                _err(f"[{url}] {status.name}")
+            if status is ConnectionStatus.CONNECTED:
+                reached.add(url)
+        last.clear()
+        last.update(statuses)
+
+    pool.statuses.subscribe(show)
+    return reached
+
+
+# -- req ---------------------------------------------------------------------------------
+
+
+def _filter(args: argparse.Namespace) -> dict[str, Any]:
+    wanted: dict[str, Any] = {}
+    if args.kind:
+        wanted["kinds"] = args.kind
+    if args.author:
+        wanted["authors"] = args.author
+    if args.limit is not None:
+        wanted["limit"] = args.limit
+    if args.since is not None:
+        wanted["since"] = args.since
+    return wanted
+
+
+async def _req(args: argparse.Namespace, out: TextIO) -> int:
+    relays = _relays(args.relay)
+    count = 0
+    failed: set[str] = set()
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async with Pool(relays, _CLI_CONFIG) as pool:
+        reached = _watch_statuses(pool)
+
+        def on_fault(fault: tuple[str, Exception]) -> None:
+            failed.add(fault[0])
+            _err(f"[{fault[0]}] {fault[1]}")
+
+        pool.errors.subscribe(on_fault)
+
+        def on_event(item: tuple[str, dict[str, Any]]) -> None:
+            nonlocal count
+            count += 1
+            out.write(_dumps(item[1]) + "\n")
+            out.flush()
+
+        def finished(_: object = None) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        pool.subscribe("rxnostr-req", [_filter(args)], close_on_eose=not args.stream).subscribe(
+            on_event, finished, finished
+        )
+        try:
+            if args.stream:
+                await _until_interrupted(done)
+            else:
+                await asyncio.wait_for(asyncio.shield(done), args.timeout)
+        except TimeoutError:
+            _err(f"rxnostr: no EOSE from every relay within {args.timeout}s")
+            failed.update(
+                url for url in pool.relays if pool.status(url) is not ConnectionStatus.CONNECTED
+            )
+            return _finish_req(count, relays, failed, partial=True)
+    if not reached:
+        _err("rxnostr: no relay reachable")
+        return EXIT_NOTHING
+    return _finish_req(count, relays, failed, partial=False)
+
+
+def _finish_req(count: int, relays: list[str], failed: set[str], *, partial: bool) -> int:
+    _err(f"rxnostr: {count} events from {len(relays) - len(failed)}/{len(relays)} relays")
+    return EXIT_PARTIAL if partial or failed else EXIT_OK
+
+
+async def _until_interrupted(done: asyncio.Future[None]) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({waiter, done}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+# -- publish -----------------------------------------------------------------------------
+
+
+async def _publish(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    relays = _relays(args.relay)
+    events: list[dict[str, Any]] = []
+    for number, text in enumerate(stdin, 1):
+        if not text.strip():
+            continue
+        try:
+            event = ujson.loads(text)
+        except ValueError as exc:
+            return _usage(f"line {number}: not JSON ({exc})")
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+            return _usage(f"line {number}: not an event object with an id")
+        events.append(event)
+    accepted = rejected = 0
+    async with Pool(relays, _CLI_CONFIG) as pool:
+        reached = _watch_statuses(pool)
+        answers = [
+            _one_ok(pool, url, event, args.timeout) for event in events for url in pool.relays
+        ]
+        for url, event, result in await asyncio.gather(*answers):
+            report: dict[str, Any] = {"relay": url, "id": event["id"]}
+            if isinstance(result, OkResult):
+                accepted += result.accepted
+                rejected += not result.accepted
+                report["accepted"] = result.accepted
+                report["message"] = result.message
+                report["prefix"] = result.prefix
+            else:
+                rejected += 1
+                report["accepted"] = False
+                report["error"] = str(result)
+            out.write(_dumps(report) + "\n")
+            out.flush()
+    _err(f"rxnostr: {accepted} accepted, {rejected} refused or unanswered")
+    if events and not reached:
+        return EXIT_NOTHING
+    return EXIT_OK if rejected == 0 else EXIT_PARTIAL
+
+
+async def _one_ok(
+    pool: Pool, url: str, event: dict[str, Any], timeout: float
+) -> tuple[str, dict[str, Any], OkResult | Exception]:
+    answer: asyncio.Future[OkResult | Exception] = asyncio.get_running_loop().create_future()
+
+    def settle(value: OkResult | Exception) -> None:
+        if not answer.done():
+            answer.set_result(value)
+
+    pool.publish_to(url, event, timeout=timeout).subscribe(settle, settle)
+    return url, event, await answer
+
+
+# -- relay and demo ----------------------------------------------------------------------
+
+
+async def _relay(args: argparse.Namespace) -> int:
+    from rx_honeybee.testing import Relay
+
+    verify = None
+    if not args.no_verify:
+        from rx_honeybee.testing.verify import verifier
+
+        verify = verifier()
+    if verify is None and not args.no_verify:
+        _err("rxnostr relay: signature verification is OFF (pip install 'rxnostr[verify]')")
+    async with Relay(args.host, args.port, verify=verify) as relay:
+        _err(f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop)")
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await _until_interrupted(never)
+    _err("rxnostr relay: stopped")
+    return EXIT_OK
+
+
+async def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from rx_honeybee.demo import run_demo
+
+    try:
+        return await run_demo(out, events=args.events)
+    except TimeoutError as exc:
+        _err(f"rxnostr demo: {exc}")
+        return EXIT_PARTIAL
+
+
+# -- entry point -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="rxnostr",
+        description="Reactive Nostr transport: a local relay, subscribe, publish, demo.",
+        epilog="exit codes: 0 done, 1 partly, 2 usage, 3 no relay reachable, 130 interrupted",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    relay = commands.add_parser("relay", help="run an in-memory NIP-01 relay")
+    relay.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    relay.add_argument("--port", type=int, default=7777, help="port (default 7777)")
+    relay.add_argument("--no-verify", action="store_true", help="accept unsigned events")
+
+    req = commands.add_parser("req", help="subscribe and print events as JSON lines")
+    relay_help = f"relay URL, repeatable (default {DEFAULT_RELAY})"
+    req.add_argument("--relay", action="append", help=relay_help)
+    req.add_argument("-k", "--kind", type=int, action="append", help="event kind (repeatable)")
+    req.add_argument("-a", "--author", action="append", help="author pubkey hex (repeatable)")
+    req.add_argument("--limit", type=int, help="at most N stored events per relay")
+    req.add_argument("--since", type=int, help="only events at or after this unix time")
+    req.add_argument("--stream", action="store_true", help="keep streaming live events")
+    req.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for EOSE")
+
+    publish = commands.add_parser("publish", help="publish events (JSON lines on stdin)")
+    publish.add_argument(
+        "--relay", action="append", help=f"relay URL (repeatable; {DEFAULT_RELAY})"
+    )
+    publish.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for OK")
+
+    demo = commands.add_parser("demo", help="the tour: embedded relay, pool, restart, metrics")
+    demo.add_argument("--events", type=int, default=0, help="publish only the first N events")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "relay":
+            return asyncio.run(_relay(args))
+        if args.command == "req":
+            return asyncio.run(_req(args, sys.stdout))
+        if args.command == "publish":
+            return asyncio.run(_publish(args, sys.stdin, sys.stdout))
+        return asyncio.run(_demo(args, sys.stdout))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m rx_honeybee.cli
+    sys.exit(main())
