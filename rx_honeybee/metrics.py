@@ -50,8 +50,6 @@ class Metrics:
         "_bytes_received",
         "_bytes_sent",
         "_clock",
-        "_compression_raw",
-        "_compression_wire",
         "_compressed",
         "_connected_since",
         "_defer",
@@ -89,8 +87,6 @@ class Metrics:
         self._last_sent_at: float | None = None  # wall() of the last write
         self._last_received_at: float | None = None  # wall() of the last read
         self._latencies: deque[float] = deque(maxlen=latency_window)  # recent pong RTTs
-        self._compression_raw = 0  # payload bytes before permessage-deflate
-        self._compression_wire = 0  # the same payloads' bytes on the wire
         self._compressed = False  # permessage-deflate negotiated on the current socket
         self._defer: Callable[[Callable[[], None]], object] = _call_now  # runs stamps
         self._rx_stamp_due = False  # a last-received stamp is scheduled
@@ -157,15 +153,6 @@ class Metrics:
             raise ValueError(f"latency must be >= 0, got {seconds}")
         self._latencies.append(seconds)
 
-    def record_compression(self, raw_bytes: int, wire_bytes: int) -> None:
-        """Record one message's size before and after permessage-deflate.
-
-        Lets an operator see whether compression (which costs ~4-5x throughput on small
-        messages) actually saves anything on this relay.
-        """
-        self._compression_raw += raw_bytes
-        self._compression_wire += wire_bytes
-
     def mark_connected(self, compressed: bool = False) -> None:
         """Note that a socket is up now (``compressed``: permessage-deflate negotiated)."""
         self._connected_since = self._clock()
@@ -176,7 +163,7 @@ class Metrics:
         self._connected_since = None
 
     def reset(self, reset_start_time: bool = True) -> None:
-        """Zero the counters, byte totals, error count, latencies and compression totals.
+        """Zero the counters, byte totals, error count and latencies.
 
         The reconnection count is kept: it describes the connection's whole life, which
         is exactly what a reset after a reconnect must not hide. The connected state and
@@ -193,8 +180,6 @@ class Metrics:
         self._bytes_received = 0
         self._errors = 0
         self._latencies.clear()
-        self._compression_raw = 0
-        self._compression_wire = 0
         if reset_start_time:
             self._start = self._clock()
             self._last_sent_at = None
@@ -269,11 +254,10 @@ class Metrics:
         ``last_message_received_at`` (epoch seconds or None), ``uptime``,
         ``messages_per_second``, ``latency_last``, ``latency_min``, ``latency_max``,
         ``latency_avg`` (seconds over the recent window, or None without samples),
-        ``compression_raw_bytes``, ``compression_wire_bytes``, ``compression_ratio``
-        (wire / raw, or None with nothing recorded), ``connected``.
+        ``connected``, ``compressed`` (permessage-deflate negotiated on the current
+        socket; aiohttp does not expose the compressed frame sizes, so no byte savings).
         """
         window = self._latencies
-        raw = self._compression_raw
         return {
             "messages_sent": self._sent,
             "messages_received": self._received,
@@ -289,9 +273,6 @@ class Metrics:
             "latency_min": min(window) if window else None,
             "latency_max": max(window) if window else None,
             "latency_avg": sum(window) / len(window) if window else None,
-            "compression_raw_bytes": raw,
-            "compression_wire_bytes": self._compression_wire,
-            "compression_ratio": self._compression_wire / raw if raw else None,
             "connected": self.connected,
             "compressed": self._compressed,
         }

@@ -24,9 +24,6 @@ KEYS = {
     "latency_min",
     "latency_max",
     "latency_avg",
-    "compression_raw_bytes",
-    "compression_wire_bytes",
-    "compression_ratio",
     "connected",
     "compressed",
 }
@@ -79,9 +76,6 @@ def test_fresh_snapshot_has_stable_keys_and_zero_values(m: Metrics) -> None:
         "latency_min": None,
         "latency_max": None,
         "latency_avg": None,
-        "compression_raw_bytes": 0,
-        "compression_wire_bytes": 0,
-        "compression_ratio": None,
         "connected": False,
         "compressed": False,
     }
@@ -92,7 +86,6 @@ def test_keys_stay_the_same_once_everything_was_recorded(m: Metrics) -> None:
     m.record_sent(1)
     m.record_received(1)
     m.record_latency(0.1)
-    m.record_compression(10, 5)
     assert set(m.snapshot()) == KEYS
 
 
@@ -205,14 +198,6 @@ def test_latency_window_must_be_positive(window: int) -> None:
         Metrics(latency_window=window)
 
 
-def test_compression_totals_and_ratio(m: Metrics) -> None:
-    m.record_compression(1000, 400)
-    m.record_compression(1000, 600)
-    snap = m.snapshot()
-    assert (snap["compression_raw_bytes"], snap["compression_wire_bytes"]) == (2000, 1000)
-    assert snap["compression_ratio"] == 0.5
-
-
 def _fill(m: Metrics) -> None:
     m.record_sent(10)
     m.record_received(20)
@@ -220,7 +205,6 @@ def _fill(m: Metrics) -> None:
     m.record_reconnection()
     m.record_reconnection()
     m.record_latency(0.5)
-    m.record_compression(100, 50)
 
 
 def test_reset_zeroes_counters_but_keeps_reconnections(m: Metrics, clock: FakeClock) -> None:
@@ -235,11 +219,9 @@ def test_reset_zeroes_counters_but_keeps_reconnections(m: Metrics, clock: FakeCl
         "bytes_sent",
         "bytes_received",
         "errors",
-        "compression_raw_bytes",
-        "compression_wire_bytes",
     ):
         assert snap[key] == 0, key
-    for key in ("latency_last", "latency_min", "latency_max", "latency_avg", "compression_ratio"):
+    for key in ("latency_last", "latency_min", "latency_max", "latency_avg"):
         assert snap[key] is None, key
     assert snap["last_message_sent_at"] is None
     assert snap["last_message_received_at"] is None
