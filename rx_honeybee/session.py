@@ -138,7 +138,7 @@ class Session:
         self._tasks: set[asyncio.Task[Any]] = set()  # running auth hooks
         self._next_id = 0  # generated subscription ids
         ch = conn.channels()
-        ch["EVENT"].subscribe(self._reading(find_subscription_event, self._on_event))
+        ch["EVENT"].subscribe(self._on_event)
         ch["EOSE"].subscribe(self._reading(find_eose, self._on_eose))
         ch["CLOSED"].subscribe(self._reading(find_closed, self._on_closed))
         ch["OK"].subscribe(self._reading(find_ok, self._on_ok))
@@ -239,24 +239,28 @@ class Session:
         if sub.timer is not None:
             sub.timer.dispose()
 
-    def _on_event(self, sub_id: str, event: dict[str, Any]) -> None:
+    def _on_event(self, envelope: str) -> None:
+        """Route one inbound EVENT to its subscription, once (the per-event path)."""
+        try:
+            sub_id, event = find_subscription_event(envelope)
+        except RootsError as err:
+            self.conn.report(err)
+            return
         sub = self.subs.get(sub_id)
         if sub is None:
             return
         event_id = event.get("id")
         created = event.get("created_at")
-        if not isinstance(event_id, str) or not isinstance(created, int):
-            sub.on_event(event)  # nothing to deduplicate by; deliver as is
-            return
-        seen = sub.seen
-        if event_id in seen:
-            return
-        seen[event_id] = created
-        if sub.newest is None or created > sub.newest:
-            sub.newest = created
-        if len(seen) > self.config.seen_cap:
-            self._prune(sub)
-        sub.on_event(event)
+        if type(event_id) is str and type(created) is int:
+            seen = sub.seen
+            if event_id in seen:
+                return
+            seen[event_id] = created
+            if sub.newest is None or created > sub.newest:
+                sub.newest = created
+            if len(seen) > self.config.seen_cap:
+                self._prune(sub)
+        sub.on_event(event)  # without an id and a time there is nothing to deduplicate by
 
     def _prune(self, sub: _Sub) -> None:
         """Forget delivered ids outside the resume window, then the oldest remembered."""

@@ -1,0 +1,1 @@
+"""Interop: rxnostr against peers no one here wrote (nostr-sdk, nostr-relay, nostr-tools)."""
