@@ -13,7 +13,12 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from rx_honeybee.config import ConnectionConfig, HealthConfig, ReconnectConfig
 from rx_honeybee.connection import Connection
-from rx_honeybee.errors import ConnectionClosed, PublishTimeout, SubscriptionClosed
+from rx_honeybee.errors import (
+    ConnectionClosed,
+    HoneybeeError,
+    PublishTimeout,
+    SubscriptionClosed,
+)
 from rx_honeybee.initiator import OkResult, publish, request, use_auth
 from rx_honeybee.socket import Opened, SocketItem
 
@@ -292,3 +297,17 @@ async def test_pending_publish_is_resent_after_reconnect() -> None:
     assert h.link.labels() == [(1.0, "EVENT"), (5.0, "EVENT")]
     assert sink.items == [(6.0, OkResult(EID, True, "", ""))]
     await h.conn.close()
+
+
+async def test_an_ok_for_no_pending_event_is_reported_not_swallowed() -> None:
+    # nostr-relay 1.14 answers refusals with an empty event id: no publish can match it
+    h = Harness(lambda link: [[opened(link), on_next(2, '["OK","",false,"invalid: bad sig"]')]])
+    errors: list[Exception] = []
+    h.conn.errors.subscribe(errors.append)
+    await h.start()
+    sink = Sink(h.scheduler)
+    sink.observe(publish(h.conn, ev(1, 100), timeout=5))
+    await h.run_until(10)
+    assert isinstance(sink.error and sink.error[1], PublishTimeout)
+    unmatched = [e for e in errors if "invalid: bad sig" in str(e)]
+    assert len(unmatched) == 1 and isinstance(unmatched[0], HoneybeeError)

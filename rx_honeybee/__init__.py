@@ -34,6 +34,7 @@ from rx_honeybee.errors import (
     SubscriptionClosed,
     SubscriptionDuplicate,
     SubscriptionNotFound,
+    UnexpectedOk,
     UnknownEnvelopeType,
     WriteFailed,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "SubscriptionClosed",
     "SubscriptionDuplicate",
     "SubscriptionNotFound",
+    "UnexpectedOk",
     "UnknownEnvelopeType",
     "WriteFailed",
     "backoff_notifier",

@@ -22,6 +22,7 @@ reasonably catch them that way::
     ├── SubscriptionNotFound (KeyError)        no such subscription id
     ├── SubscriptionDuplicate                  subscription id already in use
     ├── SubscriptionClosed                     the relay answered CLOSED (``reason``, ``prefix``)
+    ├── UnexpectedOk                           an OK that matches no pending publish
     └── PublishTimeout (TimeoutError)          no OK for an event in time
 
 Failure categories (``ConnectionFailed.category``) let a circuit breaker tell them apart:
@@ -50,6 +51,7 @@ __all__ = [
     "SubscriptionClosed",
     "SubscriptionDuplicate",
     "SubscriptionNotFound",
+    "UnexpectedOk",
     "UnknownEnvelopeType",
     "WriteFailed",
 ]
@@ -189,6 +191,10 @@ class SubscriptionClosed(HoneybeeError):
         self.sub_id = sub_id  # the subscription that ended
         self.reason = reason  # the relay's full message
         self.prefix = prefix  # machine-readable prefix ("auth-required", ...) or ""
+
+
+class UnexpectedOk(HoneybeeError):
+    """A relay's OK matched no pending publish: late, unasked, or without a usable id."""
 
 
 class PublishTimeout(HoneybeeError, TimeoutError):

@@ -26,7 +26,7 @@ from reactivex.disposable import Disposable
 
 from rx_honeybee._operators._scheduler import resolve_scheduler
 from rx_honeybee.connection import Connection
-from rx_honeybee.errors import HoneybeeError, InvalidState, SubscriptionClosed
+from rx_honeybee.errors import HoneybeeError, InvalidState, SubscriptionClosed, UnexpectedOk
 from rx_roots import (
     ConnectionStatus,
     RootsError,
@@ -336,7 +336,11 @@ class Session:
 
     def _on_ok(self, event_id: str, accepted: bool, message: str) -> None:
         pub = self.publishes.get(event_id)
-        if pub is None:
+        if pub is None:  # late, unasked, or unmatchable (some relays send an empty id)
+            verdict = "accepted" if accepted else "refused"
+            self.conn.report(
+                UnexpectedOk(f"OK for no pending event {event_id!r} ({verdict}): {message}")
+            )
             return
         prefix, _ = classify_reason(message)
         if not accepted:

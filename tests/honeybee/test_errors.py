@@ -24,6 +24,7 @@ from rx_honeybee.errors import (
     SubscriptionClosed,
     SubscriptionDuplicate,
     SubscriptionNotFound,
+    UnexpectedOk,
     UnknownEnvelopeType,
     WriteFailed,
 )
@@ -52,6 +53,7 @@ SAMPLES: dict[type[HoneybeeError], HoneybeeError] = {
     SubscriptionDuplicate: SubscriptionDuplicate("sub1"),
     SubscriptionClosed: SubscriptionClosed("sub1", "auth-required: sign in", "auth-required"),
     PublishTimeout: PublishTimeout("ab" * 32, 10.0),
+    UnexpectedOk: UnexpectedOk("OK for no pending event ''"),
 }
 
 # The tree of the module docstring: class -> (parent, builtin mixed in or None).
@@ -75,6 +77,7 @@ TREE: dict[type[HoneybeeError], tuple[type[Exception], type[Exception] | None]] 
     SubscriptionDuplicate: (HoneybeeError, None),
     SubscriptionClosed: (HoneybeeError, None),
     PublishTimeout: (HoneybeeError, TimeoutError),
+    UnexpectedOk: (HoneybeeError, None),
 }
 
 BUILTINS = (ConnectionError, TimeoutError, RuntimeError, TypeError, KeyError, ValueError)
