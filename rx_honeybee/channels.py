@@ -21,10 +21,10 @@ from rx_honeybee.hot import HotStream
 from rx_honeybee.router import ErrorHandler
 from rx_roots import RootsError, get_label, standard_labels
 
-__all__ = ["ChannelHub", "channels"]
+__all__ = ["EVENT_FRONT", "EVENT_FRONT_BYTES", "ChannelHub", "channels"]
 
-_EVENT_STR = '["EVENT",'  # the canonical front of the most common envelope
-_EVENT_BYTES = b'["EVENT",'
+EVENT_FRONT = '["EVENT",'  # the canonical front of the most common envelope: a fast path
+EVENT_FRONT_BYTES = EVENT_FRONT.encode()
 
 
 class _Channel(HotStream[str | bytes]):
@@ -76,6 +76,8 @@ class ChannelHub:
         self._subscription: abc.DisposableBase | None = None  # to ``upstream``
         self._refs = 0  # channel subscriptions alive
         self.add(standard_labels() | frozenset(labels or ()))
+        events = self.channels["EVENT"]  # always there: a standard label
+        self.push_event: Callable[[str | bytes], None] = events.on_next  # its fast path
 
     def add(self, labels: Iterable[str]) -> dict[str, Observable[str | bytes]]:
         """Ensure a channel for each of ``labels``; return the channels asked for."""
@@ -95,7 +97,7 @@ class ChannelHub:
         def dispatch(envelope: str | bytes) -> None:
             """Route one envelope to its label's channel (the per-envelope path)."""
             head = envelope[:9]
-            if push_event is not None and (head == _EVENT_STR or head == _EVENT_BYTES):
+            if push_event is not None and (head == EVENT_FRONT or head == EVENT_FRONT_BYTES):
                 push_event(envelope)
                 return
             try:

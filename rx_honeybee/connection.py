@@ -23,7 +23,7 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from rx_honeybee.channels import ChannelHub
+from rx_honeybee.channels import EVENT_FRONT, EVENT_FRONT_BYTES, ChannelHub
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.errors import ConnectionClosed, InvalidState, WriteFailed
 from rx_honeybee.health import monitor_health
@@ -347,8 +347,9 @@ class Connection:
     def _inbound(self) -> Callable[[str | bytes], None]:
         """Build the inbound hot path: every envelope, straight from the socket's reader.
 
-        A closure over locals (attribute lookups cost on this path): count it, hand it to
-        ``messages`` subscribers if any, route it to ``channels()`` once they exist.
+        A closure over locals (attribute lookups and calls cost on this path): count it,
+        hand it to ``messages`` subscribers if any, route it to ``channels()`` once they
+        exist, with the canonical ``["EVENT",`` front sent straight to its channel.
         """
         record = self._record_in
         messages = self._messages
@@ -360,7 +361,11 @@ class Connection:
                 push(envelope)  # type: ignore[arg-type]
             hub = self._hub
             if hub is not None:
-                hub.dispatch(envelope)
+                head = envelope[:9]
+                if head == EVENT_FRONT or head == EVENT_FRONT_BYTES:
+                    hub.push_event(envelope)
+                else:
+                    hub.dispatch(envelope)
 
         return deliver
 

@@ -32,7 +32,7 @@ from .envelopes import (
 
 def test_exports() -> None:
     channels_module = importlib.import_module("rx_honeybee.channels")
-    assert channels_module.__all__ == ["ChannelHub", "channels"]
+    assert channels_module.__all__ == ["EVENT_FRONT", "EVENT_FRONT_BYTES", "ChannelHub", "channels"]
 
 
 def test_channels_has_one_key_per_standard_label() -> None:
