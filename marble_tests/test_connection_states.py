@@ -238,3 +238,40 @@ async def test_envelopes_unsent_at_close_are_reported_not_silently_dropped() -> 
         await connecting
     unsent = [e for e in errors if isinstance(e, WriteFailed)]
     assert len(unsent) == 1 and "2 queued envelopes" in str(unsent[0])
+
+
+async def test_channels_route_every_spelling_and_report_unreadable_labels() -> None:
+    scheduler = TestScheduler()
+    canonical, spaced = '["EVENT","s",{}]', '[ "EVENT" , "s", {}]'
+    factory, _ = marble_factory(
+        scheduler,
+        [
+            [
+                on_next(1, Opened(NullLink())),
+                on_next(2, canonical),
+                on_next(3, spaced),
+                on_next(4, canonical.encode()),
+                on_next(5, '["NOTICE","hi"]'),
+                on_next(6, "}{"),
+                on_next(7, '["COUNT","q",{"count":1}]'),
+            ]
+        ],
+    )
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    channels = conn.channels(["COUNT"])
+    events: list[Any] = []
+    notices: list[Any] = []
+    counts: list[Any] = []
+    errors: list[Exception] = []
+    channels["EVENT"].subscribe(events.append)
+    channels["NOTICE"].subscribe(notices.append)
+    channels["COUNT"].subscribe(counts.append)
+    conn.errors.subscribe(errors.append)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(10)
+    await connecting
+    assert events == [canonical, spaced, canonical.encode()]
+    assert notices == ['["NOTICE","hi"]'] and counts == ['["COUNT","q",{"count":1}]']
+    assert [type(e).__name__ for e in errors] == ["UnknownEnvelopeType"]
+    await conn.close()
