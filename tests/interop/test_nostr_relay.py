@@ -137,8 +137,9 @@ async def test_refusal_with_an_empty_event_id_ends_in_publish_timeout(nostr_rela
     """What rxnostr does with nostr-relay's unmatchable refusal: the publish times out.
 
     The relay's answer does arrive (on ``messages``), with ``""`` where the id belongs;
-    the session cannot attribute it (several publishes may be in flight), so nothing is
-    emitted and ``publish()`` fails with ``PublishTimeout`` once its timeout is over.
+    the session cannot attribute it (several publishes may be in flight), so it reports
+    it on ``errors`` as ``UnexpectedOk`` and ``publish()`` fails with ``PublishTimeout``
+    once its timeout is over.
     """
     key = secret_key("nostr-relay forged")
     forged = dict(signed(1, key), content="not what was signed")  # id and sig now wrong
@@ -162,4 +163,5 @@ async def test_refusal_with_an_empty_event_id_ends_in_publish_timeout(nostr_rela
         assert isinstance(result, PublishTimeout), result
         assert elapsed >= THROTTLE + 1.5 - 0.05
         assert oks == [("", False, "invalid: Bad signature")]
-        assert faults == []  # an OK for no pending publish is dropped quietly
+        assert [type(f).__name__ for f in faults] == ["UnexpectedOk"]  # seen, not swallowed
+        assert "invalid: Bad signature" in str(faults[0])
