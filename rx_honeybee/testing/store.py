@@ -20,12 +20,12 @@ always keeps the newest ``max_events``.
 from __future__ import annotations
 
 import enum
-import re
 from bisect import bisect_left, insort
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from rx_honeybee.testing.filters import select, sort_key
+from rx_roots import RootsError, check_event_shape
 
 __all__ = [
     "EventStore",
@@ -38,10 +38,6 @@ __all__ = [
     "is_replaceable",
     "readable_id",
 ]
-
-_HEX = re.compile(r"[0-9a-f]*")
-_HEX128_LEN = 128
-_MAX_KIND = 65535
 
 
 class InvalidEvent(ValueError):
@@ -97,39 +93,24 @@ def readable_id(event: object) -> str | None:
     return None
 
 
-def _hex(value: object, length: int) -> bool:
-    return isinstance(value, str) and len(value) == length and _HEX.fullmatch(value) is not None
-
-
 def check_event(event: object) -> dict[str, Any]:
     """Return ``event`` if every NIP-01 field is there with the right type.
 
-    ``id`` and ``pubkey`` are 64 lowercase hex characters, ``sig`` 128; ``created_at`` an
-    integer >= 0; ``kind`` an integer 0-65535; ``tags`` a list of lists of strings;
-    ``content`` a string. The id hash and the signature are not checked here (that is the
-    relay's optional ``verify``).
+    The shape is ``rx_roots.check_event_shape`` (hex ids and signature, integer kind
+    0-65535, tags as lists of strings...), plus a ``created_at`` that is not negative. The
+    id hash and the signature are not checked here (that is the relay's optional ``verify``).
 
     Raises:
         InvalidEvent: the first field that is missing or wrong, named in the message.
     """
     if not isinstance(event, dict):
         raise InvalidEvent(f"an event must be an object, got {type(event).__name__}")
-    for key, length in (("id", 64), ("pubkey", 64), ("sig", _HEX128_LEN)):
-        if not _hex(event.get(key), length):
-            raise InvalidEvent(f"{key} must be {length} lowercase hex characters")
-    for key in ("created_at", "kind"):
-        value = event.get(key)
-        if type(value) is not int or value < 0:
-            raise InvalidEvent(f"{key} must be a non-negative integer")
-    if event["kind"] > _MAX_KIND:
-        raise InvalidEvent(f"kind must be at most {_MAX_KIND}")
-    tags = event.get("tags")
-    if not isinstance(tags, list) or not all(
-        isinstance(tag, list) and all(isinstance(item, str) for item in tag) for tag in tags
-    ):
-        raise InvalidEvent("tags must be a list of lists of strings")
-    if not isinstance(event.get("content"), str):
-        raise InvalidEvent("content must be a string")
+    try:
+        check_event_shape(event)
+    except RootsError as err:
+        raise InvalidEvent(str(err)) from err
+    if event["created_at"] < 0:
+        raise InvalidEvent("created_at must be a non-negative integer")
     return event
 
 

@@ -196,11 +196,11 @@ async def test_malformed_events_are_answered_invalid() -> None:
             "OK",
             bad["id"],
             False,
-            "invalid: kind must be a non-negative integer",
+            "invalid: wrong field type for event kind: expected integer, got string",
         ]
         peer.send("EVENT", {"content": "no id"})
         label, message = await peer.one()
-        assert label == "NOTICE" and message.startswith("invalid: id")
+        assert label == "NOTICE" and message == "invalid: missing field: event id (element 0)"
         peer.send("EVENT", "not an object")
         assert (await peer.one())[0] == "NOTICE"
         assert relay.events == []
