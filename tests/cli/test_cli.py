@@ -140,3 +140,33 @@ def test_demo_runs_in_seconds_and_loses_and_repeats_nothing() -> None:
     states = [line.split(": ")[-1] for line in out.splitlines() if line.startswith("● ws://")]
     assert states[:3] == ["DISCONNECTED", "CONNECTING", "CONNECTED"]
     assert "BACKOFF" in states and states[-1] == "CLOSED"
+
+
+def test_req_stream_prints_live_events_until_interrupted(relay_url: str) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [*RXNOSTR, "req", "--relay", relay_url, "--stream", "-k", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)  # subscribed by now (EOSE of an empty relay)
+        event = make_event(42)
+        published = run("publish", "--relay", relay_url, stdin=json.dumps(event) + "\n")
+        assert published.returncode == 0, published.stderr
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert json.loads(line)["id"] == event["id"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        assert "1 events from 1/1 relays" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
