@@ -6,6 +6,8 @@ process so its peak RSS is its own:
 
   (a) raw:  aiohttp ``ws.receive()`` loop + ``ujson.loads``
   (b) rx:   ``Connection.messages`` → ``channels()["EVENT"]`` → ``find_subscription_event``
+            (that function is the subscriber itself; the server's close frame, code 4000,
+            completes the channel and stops the clock, so no counting callback is timed)
 
 Run: .venv/bin/python bench/stream_bench.py [--n 100000] [--rounds 3]
 Prints events/s for both, the ratio b/a (target ≥ 0.85), µs of overhead per message and
@@ -30,6 +32,7 @@ import time
 from typing import Any
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_CLOSE_4000 = bytes([0x88, 0x02]) + (4000).to_bytes(2, "big")  # close frame, code 4000
 
 
 def _hex(rng: random.Random, n: int) -> str:
@@ -89,6 +92,8 @@ def serve(port_queue: Any, n: int) -> None:
         for start in range(0, len(blob), 1 << 20):
             writer.write(blob[start : start + (1 << 20)])
             await writer.drain()
+        writer.write(_CLOSE_4000)  # "done, do not reconnect": ends the client's streams
+        await writer.drain()
         await sink
         writer.close()
 
@@ -116,31 +121,37 @@ async def client_raw(url: str, n: int) -> float:
             if msg.type is not text:
                 raise RuntimeError(f"unexpected {msg.type}")
             loads(msg.data)
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        if (await ws.receive()).type is text:
+            raise RuntimeError("more envelopes than expected")
+        return elapsed
 
 
 async def client_rx(url: str, n: int) -> float:
-    from rx_honeybee.config import ConnectionConfig, HealthConfig
+    """The pipeline itself: no counting callback (the server's close 4000 ends it)."""
     from rx_honeybee.connection import Connection
     from rx_roots import find_subscription_event
 
-    done = asyncio.get_running_loop().create_future()
-    count = 0
-    start = 0.0
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[float] = loop.create_future()
+    conn = Connection(url)
+    events = conn.channels()["EVENT"]
+    started: list[float] = []
 
-    def on_event(envelope: str) -> None:
-        nonlocal count, start
-        find_subscription_event(envelope)
-        count += 1
-        if count == 1:
-            start = time.perf_counter()
-        elif count == n:
-            done.set_result(time.perf_counter() - start)
+    def first(_: str) -> None:  # a one-shot subscriber: starts the clock, then leaves
+        started.append(time.perf_counter())
+        starter.dispose()
 
-    conn = Connection(url, ConnectionConfig(health=HealthConfig(enabled=True)))
-    conn.channels()["EVENT"].subscribe(on_event)
-    async with conn:
-        return float(await done)
+    starter = events.subscribe(first)
+    events.subscribe(
+        find_subscription_event, on_completed=lambda: ended.set_result(time.perf_counter())
+    )
+    await conn.connect()
+    end = await ended
+    await conn.close()
+    if conn.metrics.messages_received != n:
+        raise RuntimeError(f"received {conn.metrics.messages_received} of {n}")
+    return end - started[0]
 
 
 def run_client(mode: str, port: int, n: int) -> dict[str, float]:
