@@ -275,3 +275,25 @@ async def test_channels_route_every_spelling_and_report_unreadable_labels() -> N
     assert notices == ['["NOTICE","hi"]'] and counts == ['["COUNT","q",{"count":1}]']
     assert [type(e).__name__ for e in errors] == ["UnknownEnvelopeType"]
     await conn.close()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_inbound_envelopes_are_counted_only_with_metrics_enabled(enabled: bool) -> None:
+    scheduler = TestScheduler()
+    factory, _ = marble_factory(
+        scheduler, [[on_next(1, Opened(NullLink())), on_next(2, '["EOSE","a"]'), on_next(3, "x")]]
+    )
+    config = ConnectionConfig(
+        health=HealthConfig(enabled=False), reconnect=CONFIG.reconnect, metrics_enabled=enabled
+    )
+    conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=factory)
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    scheduler.advance_to(5)
+    await connecting
+    await asyncio.sleep(0)  # the deferred last-received stamp
+    snap = conn.metrics.snapshot()
+    expected = (2, len('["EOSE","a"]') + 1) if enabled else (0, 0)
+    assert (snap["messages_received"], snap["bytes_received"]) == expected
+    assert (snap["last_message_received_at"] is not None) is enabled
+    await conn.close()

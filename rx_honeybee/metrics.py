@@ -19,7 +19,21 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["Metrics"]
+__all__ = ["Inbound", "Metrics"]
+
+
+class Inbound:
+    """Inbound counters, kept apart so a connection's per-envelope path can bump them in
+    place (``count += 1; size += n``, then ``Metrics.stamp_received()`` when
+    ``stamp_due`` is False) without a method call per envelope; ``record_received`` does
+    the same for everyone else."""
+
+    __slots__ = ("count", "size", "stamp_due")
+
+    def __init__(self) -> None:
+        self.count = 0  # envelopes read
+        self.size = 0  # their bytes, as given by the caller
+        self.stamp_due = False  # a last-received stamp is scheduled
 
 
 def _call_now(action: Callable[[], None]) -> None:
@@ -47,7 +61,6 @@ class Metrics:
     """
 
     __slots__ = (
-        "_bytes_received",
         "_bytes_sent",
         "_clock",
         "_compressed",
@@ -57,9 +70,8 @@ class Metrics:
         "_last_received_at",
         "_last_sent_at",
         "_latencies",
-        "_received",
+        "inbound",
         "_reconnections",
-        "_rx_stamp_due",
         "_sent",
         "_start",
         "_wall",
@@ -79,9 +91,8 @@ class Metrics:
         self._start = clock()  # when counting began (construction or reset)
         self._connected_since: float | None = None  # clock() when the socket came up
         self._sent = 0  # envelopes written
-        self._received = 0  # envelopes read
+        self.inbound = Inbound()  # envelopes and bytes read: the hot path updates it in place
         self._bytes_sent = 0  # bytes written, as given by the caller
-        self._bytes_received = 0  # bytes read, as given by the caller
         self._errors = 0  # faults of any kind
         self._reconnections = 0  # reconnection attempts; survives reset()
         self._last_sent_at: float | None = None  # wall() of the last write
@@ -89,7 +100,6 @@ class Metrics:
         self._latencies: deque[float] = deque(maxlen=latency_window)  # recent pong RTTs
         self._compressed = False  # permessage-deflate negotiated on the current socket
         self._defer: Callable[[Callable[[], None]], object] = _call_now  # runs stamps
-        self._rx_stamp_due = False  # a last-received stamp is scheduled
 
     # -- hot path -------------------------------------------------------------------------
 
@@ -111,14 +121,19 @@ class Metrics:
             size_bytes: Its size as read; not validated, to keep the per-message cost to
                 two counter updates (the time stamp may be deferred: ``defer_stamps``).
         """
-        self._received += 1
-        self._bytes_received += size_bytes
-        if not self._rx_stamp_due:
-            self._rx_stamp_due = True
-            self._defer(self._stamp_received)
+        inbound = self.inbound
+        inbound.count += 1
+        inbound.size += size_bytes
+        if not inbound.stamp_due:
+            self.stamp_received()
+
+    def stamp_received(self) -> None:
+        """Schedule the last-received stamp (through ``defer``); see ``Inbound``."""
+        self.inbound.stamp_due = True
+        self._defer(self._stamp_received)
 
     def _stamp_received(self) -> None:
-        self._rx_stamp_due = False
+        self.inbound.stamp_due = False
         self._last_received_at = self._wall()
 
     def defer_stamps(self, defer: Callable[[Callable[[], None]], object]) -> None:
@@ -175,9 +190,9 @@ class Metrics:
                 requested"). Leave it False to keep the rate's time base.
         """
         self._sent = 0
-        self._received = 0
+        self.inbound.count = 0
         self._bytes_sent = 0
-        self._bytes_received = 0
+        self.inbound.size = 0
         self._errors = 0
         self._latencies.clear()
         if reset_start_time:
@@ -195,7 +210,7 @@ class Metrics:
     @property
     def messages_received(self) -> int:
         """Envelopes read since the start (or the last reset)."""
-        return self._received
+        return self.inbound.count
 
     @property
     def bytes_sent(self) -> int:
@@ -205,7 +220,7 @@ class Metrics:
     @property
     def bytes_received(self) -> int:
         """Bytes read since the start (or the last reset)."""
-        return self._bytes_received
+        return self.inbound.size
 
     @property
     def errors(self) -> int:
@@ -244,7 +259,7 @@ class Metrics:
         elapsed = self._clock() - self._start
         if elapsed <= 0:
             return 0.0
-        return (self._sent + self._received) / elapsed
+        return (self._sent + self.inbound.count) / elapsed
 
     def snapshot(self) -> dict[str, object]:
         """Return every figure at once, under stable keys, for logs and dashboards.
@@ -260,9 +275,9 @@ class Metrics:
         window = self._latencies
         return {
             "messages_sent": self._sent,
-            "messages_received": self._received,
+            "messages_received": self.inbound.count,
             "bytes_sent": self._bytes_sent,
-            "bytes_received": self._bytes_received,
+            "bytes_received": self.inbound.size,
             "errors": self._errors,
             "reconnections": self._reconnections,
             "last_message_sent_at": self._last_sent_at,

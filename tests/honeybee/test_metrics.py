@@ -55,7 +55,7 @@ def m(clock: FakeClock, wall: FakeClock) -> Metrics:
 
 
 def test_exports() -> None:
-    assert metrics_module.__all__ == ["Metrics"]
+    assert metrics_module.__all__ == ["Inbound", "Metrics"]
 
 
 def test_fresh_snapshot_has_stable_keys_and_zero_values(m: Metrics) -> None:
@@ -298,3 +298,15 @@ def test_deferred_received_stamp_is_taken_once_per_burst() -> None:
     assert m.snapshot()["last_message_received_at"] == 1001.0
     m.record_received(10)
     assert len(deferred) == 1  # the next burst schedules a new stamp
+
+
+def test_inbound_counters_bumped_in_place_are_the_received_figures(m: Metrics) -> None:
+    # what Connection's per-envelope path does instead of calling record_received
+    m.inbound.count += 2
+    m.inbound.size += 700
+    m.stamp_received()
+    snap = m.snapshot()
+    assert (snap["messages_received"], snap["bytes_received"]) == (2, 700)
+    assert snap["last_message_received_at"] is not None
+    m.reset()
+    assert (m.messages_received, m.bytes_received) == (0, 0)
