@@ -9,7 +9,7 @@ process so its peak RSS is its own:
             (that function is the subscriber itself; the server's close frame, code 4000,
             completes the channel and stops the clock, so no counting callback is timed)
 
-Run: .venv/bin/python bench/stream_bench.py [--n 100000] [--rounds 3]
+Run: .venv/bin/python bench/stream_bench.py [--n 100000] [--rounds 8]
 Prints events/s for both, the ratio b/a (target ≥ 0.85), µs of overhead per message and
 peak RSS of each client.
 """
@@ -165,7 +165,7 @@ def run_client(mode: str, port: int, n: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--client", choices=["raw", "rx"])
     parser.add_argument("--port", type=int)
     args = parser.parse_args()
