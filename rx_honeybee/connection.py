@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import reactivex
 from reactivex import Observable, abc
@@ -36,6 +36,9 @@ from rx_honeybee.state import StateMachine
 from rx_honeybee.tasks import TaskSet
 from rx_honeybee.write_queue import WriteQueue
 from rx_roots import ConnectionStatus, standard_labels
+
+if TYPE_CHECKING:  # the server module imports aiohttp; only its type is needed here
+    from rx_honeybee.server import InboundLimit
 
 __all__ = ["Connection"]
 
@@ -205,7 +208,7 @@ class Connection:
         *,
         url: str = "client",
         scheduler: abc.SchedulerBase | None = None,
-        limit: Any = None,
+        limit: InboundLimit | None = None,
         gate: asyncio.Event | None = None,
     ) -> Connection:
         """Wrap a prepared ``aiohttp.web.WebSocketResponse`` as a responder connection.
@@ -221,9 +224,8 @@ class Connection:
             return ws
 
         Reconnection is off (a relay cannot redial its client); the connection ends CLOSED
-        when the client leaves. ``limit`` is an optional ``rx_honeybee.server.InboundLimit``
-        (a token bucket on what the client sends); while ``gate`` is cleared the socket is
-        not read (fault injection).
+        when the client leaves. ``limit`` is a token bucket on what the client sends; while
+        ``gate`` is cleared the socket is not read (fault injection).
         """
         from rx_honeybee.server import accepted_socket  # aiohttp stays in the transports
 
