@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,68 +29,9 @@ FAST = settings(max_examples=300, deadline=None)
 # matching them checks ours from outside: a profile whose content is JSON (quotes, "/" in
 # URLs), a note with an "r" tag, a note with newlines and e/p tags, and a NIP-46 payload
 # (base64 with "/" and "+"; its id is right, its signature is not: see test_verify.py).
-REAL_EVENTS: list[dict[str, Any]] = [
-    {
-        "id": "b12e1d13848d47e28f912bb0a8b3d6b211d1af97f60e9e10b9cf5df9e5c731ed",
-        "pubkey": "35d26e4690cbe1a898af61cc3515661eb5fa763b57bd0b42e45099c8b32fd50f",
-        "created_at": 1677727939,
-        "kind": 0,
-        "tags": [],
-        "content": '{"name":"scsibug","picture":"https://s.gravatar.com/avatar/'
-        '1a425d744df94198d68dfffbf7ae51cf","about":"author of nostr-rs-relay, operates '
-        'nostr-pub.wellorder.net","nip05":"scsibug@wellorder.net","lud06":"","lud16":'
-        '"outsideice77@walletofsatoshi.com","username":"scsibug","display_name":"",'
-        '"displayName":"","banner":"","website":""}',
-        "sig": "02f3e61059e99874cfd777f8cff44a2faa801429ab2cfd844adcc52e5c917ed8"
-        "86891d2cafab30fb4d38acfd20a399a2fd75e7472a4d13669735dc2cea84d6b6",
-    },
-    {
-        "id": "1b71f57e1c3365f32b2a0abd8ded19f2a5e217a6eeaf3df11fa5c904bfb90dd6",
-        "pubkey": "35d26e4690cbe1a898af61cc3515661eb5fa763b57bd0b42e45099c8b32fd50f",
-        "created_at": 1681157953,
-        "kind": 1,
-        "tags": [["r", "https://btcplusplus.dev/talks#nostr"]],
-        "content": "I will be giving a talk on Nostr at the Bitcoin++ conference in Austin TX, "
-        "end of this month, hoping to meet some other nostr people!  "
-        "https://btcplusplus.dev/talks#nostr",
-        "sig": "ec6e37c3d492654a4b8b5411b1872fc1dd7bbc3920d2c0818b177b42bd9429e2"
-        "06b878ad3b8fa0e72993b58182024d32a345ce487072de897bd0061d1c5e2189",
-    },
-    {
-        "id": "126c4bc4a33b0b03cd947e164002066b70d97ce1c4b4f581c9f965c625069d41",
-        "pubkey": "32e1827635450ebb3c5a7d12c1f8e7b2b514439ac10a67eef3d9fd9c5c68e245",
-        "created_at": 1681657931,
-        "kind": 1,
-        "tags": [
-            ["e", "3de94ee418667f1567a79eb4c76ff788e39a4caf1947d5ec75fcda15d8920b0b"],
-            ["e", "2633adacdd31915719910b84c51b6a9b4bc8cdf165073bd8d5b2db8d36dc2fb3"],
-            ["p", "d7f0e3917c466f1e2233e9624fbd6d4bd1392dbcfcaf3574f457569d496cb731"],
-            ["p", "d7f0e3917c466f1e2233e9624fbd6d4bd1392dbcfcaf3574f457569d496cb731"],
-            ["p", "43c27728028a8b631118e73a46b363b464fee19002da657cc0196e8260188a7e"],
-        ],
-        "content": "It runs fast on my ryzen 1800x (nixos) on 16 threads:\n\nsystem_info: "
-        "n_threads = 16 / 16 | AVX = 1 | AVX2 = 1 | AVX512 = 0 | FMA = 1 | NEON = 0 | "
-        "ARM_FMA = 0 | F16C = 1 | FP16_VA = 0 | WASM_SIMD = 0 | BLAS = 0 | SSE3 = 1 | "
-        "VSX = 0 \n\nmy m1 shows:\n\nsystem_info: n_threads = 4 / 8 | AVX = 0 | AVX2 = 0 | "
-        "AVX512 = 0 | FMA = 0 | NEON = 1 | ARM_FMA = 1 | F16C = 0 | FP16_VA = 1 | "
-        "WASM_SIMD = 0 | BLAS = 1 | SSE3 = 0 | VSX = 0 \n\nusing about 1.5GB of ram?  ",
-        "sig": "b9465f00cbc8c36c9140ad9360597b7bd16c9007bfb924576101d062f3cbaf10"
-        "851950460bd876941e89d42c85cdfb0166908a9ce33cbfa12419a4ab430df30a",
-    },
-    {
-        "id": "35ae6860f074c1a73f37881e84c5a0e71ea140f9f682d29d0cd0206139f27ac3",
-        "pubkey": "074b756ca09d6b0c031eb6d63953efb4875894bd8f857578483e02ae103bdcfd",
-        "created_at": 1762622942,
-        "kind": 24133,
-        "tags": [["p", "76981d9eacb4f8f3a67d7821f80fba69003fce74ed1d2dc55214028d01fd7c46"]],
-        "content": "AmfEDOYvySMba5SyYFEcrlanL8pBki+Ohg7LP4TDsLFxu15or5rmBP/9BDmpL3YCNPMnetRJS"
-        "EQuC4w6s2Uq9Lr7DhuBtBXq7Y+DZXB6iWICBNuxx/lRJ7zE9FZgaTzZ6qvoDHEb6h1R51wWF2xEhBnJin8lUc3"
-        "udOiUR5V6xSOv6x0V21a5DkTl5PlNdqB9H1SUDXwtYHzNUjrDEqKFpLGWLUrwem0jn8A1rLUFrjGqyZYyIBWDx"
-        "Qs3B+QaQ4SQwKMtI2X2/UqJgUo=",
-        "sig": "0131e4b60aa764d02816e8a0f36a1d8e691d346b8cd17c3e891bd0bc0efd157f"
-        "fe98f812a166d7fd517110e88d374f2a656854227d465f400df57e80ecb60230",
-    },
-]
+REAL_EVENTS: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parent.parent / "data" / "real_events.json").read_text()
+)
 
 PK = "a1" * 32
 ID = "b2" * 32

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import coincurve
@@ -18,33 +20,8 @@ AUX = bytes(range(32))
 
 # Signed by other clients and published on relays. The second has the right id and a wrong
 # signature (a relay rejected it): it must fail here though is_valid_event_id accepts it.
-PROFILE = {
-    "id": "b12e1d13848d47e28f912bb0a8b3d6b211d1af97f60e9e10b9cf5df9e5c731ed",
-    "pubkey": "35d26e4690cbe1a898af61cc3515661eb5fa763b57bd0b42e45099c8b32fd50f",
-    "created_at": 1677727939,
-    "kind": 0,
-    "tags": [],
-    "content": '{"name":"scsibug","picture":"https://s.gravatar.com/avatar/'
-    '1a425d744df94198d68dfffbf7ae51cf","about":"author of nostr-rs-relay, operates '
-    'nostr-pub.wellorder.net","nip05":"scsibug@wellorder.net","lud06":"","lud16":'
-    '"outsideice77@walletofsatoshi.com","username":"scsibug","display_name":"",'
-    '"displayName":"","banner":"","website":""}',
-    "sig": "02f3e61059e99874cfd777f8cff44a2faa801429ab2cfd844adcc52e5c917ed8"
-    "86891d2cafab30fb4d38acfd20a399a2fd75e7472a4d13669735dc2cea84d6b6",
-}
-BAD_SIGNATURE = {
-    "id": "35ae6860f074c1a73f37881e84c5a0e71ea140f9f682d29d0cd0206139f27ac3",
-    "pubkey": "074b756ca09d6b0c031eb6d63953efb4875894bd8f857578483e02ae103bdcfd",
-    "created_at": 1762622942,
-    "kind": 24133,
-    "tags": [["p", "76981d9eacb4f8f3a67d7821f80fba69003fce74ed1d2dc55214028d01fd7c46"]],
-    "content": "AmfEDOYvySMba5SyYFEcrlanL8pBki+Ohg7LP4TDsLFxu15or5rmBP/9BDmpL3YCNPMnetRJS"
-    "EQuC4w6s2Uq9Lr7DhuBtBXq7Y+DZXB6iWICBNuxx/lRJ7zE9FZgaTzZ6qvoDHEb6h1R51wWF2xEhBnJin8lUc3"
-    "udOiUR5V6xSOv6x0V21a5DkTl5PlNdqB9H1SUDXwtYHzNUjrDEqKFpLGWLUrwem0jn8A1rLUFrjGqyZYyIBWDx"
-    "Qs3B+QaQ4SQwKMtI2X2/UqJgUo=",
-    "sig": "0131e4b60aa764d02816e8a0f36a1d8e691d346b8cd17c3e891bd0bc0efd157f"
-    "fe98f812a166d7fd517110e88d374f2a656854227d465f400df57e80ecb60230",
-}
+_REAL = json.loads((Path(__file__).parent.parent / "data" / "real_events.json").read_text())
+PROFILE, BAD_SIGNATURE = _REAL[0], _REAL[3]
 
 
 def _template(**overrides: Any) -> dict[str, Any]:
