@@ -63,6 +63,13 @@ def marble_factory(scheduler: TestScheduler, attempts: list[list[Any]]) -> tuple
     return factory, dialled
 
 
+async def dial(conn: Connection) -> asyncio.Future[None]:
+    """Start ``connect()`` and let it subscribe the socket (at the scheduler's time 0)."""
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0)
+    return connecting
+
+
 CONFIG = ConnectionConfig(
     reconnect=ReconnectConfig(initial_delay=10, factor=2, max_delay=100, jitter=0, max_attempts=3),
     health=HealthConfig(enabled=False),
@@ -88,8 +95,7 @@ async def test_drop_backoff_reconnect_drop_give_up() -> None:
     messages: list[str] = []
     conn.state.subscribe(lambda s: log.append((scheduler.clock, s)))
     conn.messages.subscribe(messages.append)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(1000)
     await connecting  # it connected at 1, then gave up later
     assert log == [
@@ -123,8 +129,7 @@ async def test_give_up_before_first_connect_fails_connect() -> None:
     conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
     errors: list[Exception] = []
     conn.errors.subscribe(errors.append)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(1000)
     with pytest.raises(MaxReconnectAttemptsExceeded) as info:
         await connecting
@@ -145,8 +150,7 @@ async def test_peer_close_4000_completes_without_reconnecting() -> None:
     done: list[str] = []
     conn.state.subscribe(lambda s: log.append((scheduler.clock, s)))
     conn.messages.subscribe(on_completed=lambda: done.append("messages"))
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(1000)
     await connecting
     assert log[-2:] == [(1, S.CONNECTED), (5, S.CLOSED)]
@@ -161,8 +165,7 @@ async def test_close_during_backoff_stops_dialling() -> None:
         scheduler, [[on_next(1, Opened(NullLink())), on_error(2, drop())]] * 3
     )
     conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(5)
     await connecting
     assert conn.status is S.BACKOFF
@@ -180,8 +183,7 @@ async def test_envelopes_queued_while_backing_off_go_out_in_order() -> None:
         [[on_next(1, Opened(first)), on_error(2, drop())], [on_next(1, Opened(second))]],
     )
     conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(5)
     await connecting
     assert conn.status is S.BACKOFF
@@ -206,8 +208,7 @@ async def test_rate_limited_connection_spaces_writes_in_virtual_time() -> None:
         rate_limit=RateLimitConfig(enabled=True, messages_per_sec=1.0, burst=2),
     )
     conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=factory)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(1)
     await connecting
     for n in range(5):
@@ -229,8 +230,7 @@ async def test_envelopes_unsent_at_close_are_reported_not_silently_dropped() -> 
     conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
     errors: list[Exception] = []
     conn.errors.subscribe(errors.append)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     conn.send('["A"]')
     conn.send('["B"]')
     await conn.close()
@@ -267,8 +267,7 @@ async def test_channels_route_every_spelling_and_report_unreadable_labels() -> N
     channels["NOTICE"].subscribe(notices.append)
     channels["COUNT"].subscribe(counts.append)
     conn.errors.subscribe(errors.append)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(10)
     await connecting
     assert events == [canonical, spaced, canonical.encode()]
@@ -287,8 +286,7 @@ async def test_inbound_envelopes_are_counted_only_with_metrics_enabled(enabled: 
         health=HealthConfig(enabled=False), reconnect=CONFIG.reconnect, metrics_enabled=enabled
     )
     conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=factory)
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
+    connecting = await dial(conn)
     scheduler.advance_to(5)
     await connecting
     await asyncio.sleep(0)  # the deferred last-received stamp
