@@ -47,7 +47,7 @@ from reactivex import Observable
 from rx_honeybee import Connection, ConnectionConfig, HealthConfig, ReconnectConfig
 from rx_honeybee.initiator import OkResult, publish, request
 from rx_honeybee.pool import Pool
-from rx_honeybee.testing.verify import sign_event
+from rx_honeybee.verify import sign_event
 from rx_roots import ConnectionStatus, enclose_req
 
 CONFIG = ConnectionConfig(

@@ -7,10 +7,16 @@ a ``retry_when`` pipeline; routing is ``route()`` (``group_by``) or ``channels()
 from __future__ import annotations
 
 from rx_honeybee.channels import channels
+from rx_honeybee.client.initiator import publish, request
+from rx_honeybee.client.pool import Pool
+from rx_honeybee.client.publishes import OkResult
+from rx_honeybee.client.retry import SessionConfig
+from rx_honeybee.client.session import Session
 from rx_honeybee.config import (
     CompressionConfig,
     ConnectionConfig,
     HealthConfig,
+    InboundLimit,
     RateLimitConfig,
     ReconnectConfig,
 )
@@ -39,11 +45,12 @@ from rx_honeybee.errors import (
     WriteFailed,
 )
 from rx_honeybee.health import monitor_health
+from rx_honeybee.interfaces import ConnectionFactory, Notifier, OutgoingQueue, SubscriptionRegistry
 from rx_honeybee.metrics import Metrics
 from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
 from rx_honeybee.router import route
-from rx_honeybee.server import InboundLimit, Server, serve
+from rx_honeybee.transport.server import Server, serve
 from rx_roots import ConnectionStatus
 
 __all__ = [
@@ -52,6 +59,7 @@ __all__ = [
     "Connection",
     "ConnectionClosed",
     "ConnectionConfig",
+    "ConnectionFactory",
     "ConnectionFailed",
     "ConnectionStatus",
     "ConnectionTimeout",
@@ -63,6 +71,10 @@ __all__ = [
     "InvalidState",
     "MaxReconnectAttemptsExceeded",
     "Metrics",
+    "Notifier",
+    "OkResult",
+    "OutgoingQueue",
+    "Pool",
     "PongTimeout",
     "PublishTimeout",
     "QueueFull",
@@ -73,16 +85,21 @@ __all__ = [
     "Role",
     "RoleError",
     "Server",
+    "Session",
+    "SessionConfig",
     "SubscriptionClosed",
     "SubscriptionDuplicate",
     "SubscriptionNotFound",
+    "SubscriptionRegistry",
     "UnexpectedOk",
     "UnknownEnvelopeType",
     "WriteFailed",
     "backoff_notifier",
     "channels",
     "monitor_health",
+    "publish",
     "rate_limit",
+    "request",
     "retry_when",
     "route",
     "serve",

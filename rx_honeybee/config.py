@@ -12,6 +12,7 @@ __all__ = [
     "CompressionConfig",
     "ConnectionConfig",
     "HealthConfig",
+    "InboundLimit",
     "RateLimitConfig",
     "ReconnectConfig",
 ]
@@ -107,3 +108,21 @@ class ConnectionConfig:
         _positive("connect_timeout", self.connect_timeout)
         _positive("max_message_size", self.max_message_size)
         _positive("write_queue_size", self.write_queue_size)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundLimit:
+    """A token bucket per client on inbound envelopes.
+
+    Envelopes beyond it are dropped with a ``NOTICE`` (``rate-limited:``); a client that
+    keeps flooding (``max_dropped`` drops in a row) is disconnected with code 1008.
+    """
+
+    messages_per_sec: float = 100.0
+    burst: int = 200
+    max_dropped: int = 100
+
+    def __post_init__(self) -> None:
+        _positive("messages_per_sec", self.messages_per_sec)
+        if self.burst < 1 or self.max_dropped < 1:
+            raise ValueError("burst and max_dropped must be >= 1")

@@ -1,13 +1,15 @@
-"""The initiator-side Connection: hot streams over a socket that reconnects by itself.
+"""The Connection: hot streams over a socket that reconnects by itself.
 
 The socket is a cold Observable (subscribe = dial and read, see :mod:`rx_honeybee.socket`);
 the connection subscribes to::
 
-    defer(dial).pipe(monitor_health(...)).pipe(retry_when(backoff_notifier(...)))
+    defer(dial).pipe(monitor_health(...)).pipe(retry_when(notifier))
 
 and fans what comes out into hot streams that never end across reconnects. Everything runs
 on the asyncio loop of the caller of :meth:`Connection.connect`; every timer goes through
-the connection's scheduler, so tests can drive it in virtual time.
+the connection's scheduler, so tests can drive it in virtual time. The status changes only
+through :class:`~rx_honeybee.state.StateMachine` events. The write queue and the
+reconnection notifier are replaceable (:mod:`rx_honeybee.interfaces`).
 """
 
 from __future__ import annotations
@@ -15,38 +17,41 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import reactivex
 from reactivex import Observable, abc
-from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from rx_honeybee.channels import EVENT_FRONT, EVENT_FRONT_BYTES, ChannelHub
-from rx_honeybee.config import ConnectionConfig
-from rx_honeybee.errors import ConnectionClosed, InvalidState, WriteFailed
+from rx_honeybee.channels import ChannelHub
+from rx_honeybee.config import ConnectionConfig, InboundLimit
+from rx_honeybee.errors import ConnectionClosed, InvalidState, PongTimeout, WriteFailed
 from rx_honeybee.health import monitor_health
 from rx_honeybee.hot import HotStream
-from rx_honeybee.metrics import Inbound, Metrics
+from rx_honeybee.inbound import inbound_path
+from rx_honeybee.interfaces import Notifier, OutgoingQueue
+from rx_honeybee.metrics import Metrics
 from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
 from rx_honeybee.socket import DialContext, Link, Opened, SocketFactory, SocketItem
-from rx_honeybee.state import StateMachine
+from rx_honeybee.state import LIVE, TERMINAL, Event, StateMachine
 from rx_honeybee.tasks import TaskSet
-from rx_honeybee.write_queue import WriteQueue
+from rx_honeybee.write_queue import WriteQueue, encoded_size
 from rx_roots import ConnectionStatus, standard_labels
 
-if TYPE_CHECKING:  # the server module imports aiohttp; only its type is needed here
-    from rx_honeybee.server import InboundLimit
+if TYPE_CHECKING:
+    from rx_honeybee.client.session import Session
 
 __all__ = ["Connection"]
 
 S = ConnectionStatus
+OnWritten = Callable[[int], None]
 
 
 def _default_factory() -> SocketFactory:
-    from rx_honeybee.transport import aiohttp_socket  # the only aiohttp import on this path
+    from rx_honeybee.transport.client import aiohttp_socket  # aiohttp stays in the transport
 
     return aiohttp_socket
 
@@ -60,16 +65,56 @@ class Connection:
     Args:
         url: the relay, ``ws://`` or ``wss://``.
         config: every knob, defaulted (``ConnectionConfig()``).
+        write_queue: replaces the bounded FIFO ``WriteQueue`` (an ``OutgoingQueue``, such
+            as rx_mana's priority queue); ``config.write_queue_size``/``rate_limit`` then
+            are the replacement's business.
+        reconnect: replaces ``backoff_notifier(config.reconnect, scheduler)`` in the
+            ``retry_when`` pipeline (a ``Notifier``, such as a circuit breaker's).
         scheduler: the time source for reconnection, health and rate limiting; an
             ``AsyncIOScheduler`` on the running loop by default, a ``TestScheduler`` in tests.
         socket_factory: replaces the aiohttp socket (tests, custom transports).
     """
+
+    __slots__ = (
+        "__weakref__",
+        "_attempts",
+        "_closing",
+        "_confirm",
+        "_deliver",
+        "_done",
+        "_errors",
+        "_factory",
+        "_hub",
+        "_latencies",
+        "_link",
+        "_machine",
+        "_messages",
+        "_misses",
+        "_notifier",
+        "_opened",
+        "_queue",
+        "_ready",
+        "_scheduler",
+        "_subscription",
+        "_tasks",
+        "_writer",
+        "_written",
+        "config",
+        "generation",
+        "last_pong_at",
+        "metrics",
+        "role",
+        "session",
+        "url",
+    )
 
     def __init__(
         self,
         url: str,
         config: ConnectionConfig | None = None,
         *,
+        write_queue: OutgoingQueue | None = None,
+        reconnect: Notifier | None = None,
         scheduler: abc.SchedulerBase | None = None,
         socket_factory: SocketFactory | None = None,
     ) -> None:
@@ -77,35 +122,36 @@ class Connection:
         self.role = Role.INITIATOR  # which side of the protocol we are
         self.config = config if config is not None else ConnectionConfig()  # every knob
         self.metrics = Metrics()  # counters, bytes, latency; see ``metrics.snapshot()``
+        self.session: Session | None = None  # the initiator session, once one is made
+        self.generation = 0  # sockets opened so far; the current one's number when CONNECTED
+        self.last_pong_at: datetime | None = None  # scheduler time of the latest pong
         self._scheduler = scheduler  # time source; resolved at connect()
         self._factory = socket_factory  # socket Observable factory; aiohttp by default
+        self._notifier = reconnect  # retry_when notifier; backoff by default
+        self._machine = StateMachine(self._report)  # status and its replaying stream
         self._errors: HotStream[Exception] = HotStream()  # faults; a faulty observer is logged
         self._messages: HotStream[str] = HotStream(self._report)  # inbound envelopes
-        self._machine = StateMachine(self._report)  # status and its replaying stream
-        self._opened: HotStream[Link] = HotStream(self._report)  # each socket that came up
+        self._opened: HotStream[Link] | None = None  # each socket that came up, on demand
+        self._written: HotStream[str] | None = None  # envelopes a socket took, on demand
+        self._latencies: HotStream[float] | None = None  # pong round trips, on demand
         self._hub: ChannelHub | None = None  # per-label streams, once ``channels()`` is used
-        self._written: HotStream[str] = HotStream(self._report)  # envelopes a socket took
-        self.generation = 0  # sockets opened so far; the current one's number when CONNECTED
-        limiter = None
-        if self.config.rate_limit.enabled:
-            rl = self.config.rate_limit
-            limiter = rate_limit(rl.messages_per_sec, rl.burst, scheduler)
-        self._queue = WriteQueue(
-            self.config.write_queue_size, self.config.max_message_size, limiter
-        )  # outgoing envelopes
+        self._confirm: dict[int, tuple[str, OnWritten]] | None = None  # send(on_written=)
+        self._queue = write_queue if write_queue is not None else self._default_queue()
         self._tasks = TaskSet()  # reader, writer and ping tasks, drained by close()
         self._ready: asyncio.Future[None] | None = None  # first CONNECTED or giving up
         self._subscription: abc.DisposableBase | None = None  # the reconnecting pipeline
         self._writer: asyncio.Task[Any] | None = None  # writer task of the current socket
         self._link: Link | None = None  # the current socket, when CONNECTED
         self._closing: asyncio.Task[None] | None = None  # close() in progress
-        self._ever_connected = False  # a later CONNECTED counts as a reconnection
         self._done: asyncio.Future[None] | None = None  # wait_closed(), created on demand
-        metrics_on = self.config.metrics_enabled
-        self._record_out: Callable[[int], None] = (
-            self.metrics.record_sent if metrics_on else _ignore
-        )
-        self._deliver = self._inbound()  # the per-envelope path, handed to the socket
+        self._attempts = 0  # sockets subscribed (dialled) so far
+        self._misses = 0  # consecutive missed pongs on the current socket
+        self._deliver = inbound_path(self)  # the per-envelope path, handed to the socket
+
+    def _default_queue(self) -> WriteQueue:
+        rl = self.config.rate_limit
+        limiter = rate_limit(rl.messages_per_sec, rl.burst, self._scheduler) if rl.enabled else None
+        return WriteQueue(self.config.write_queue_size, self.config.max_message_size, limiter)
 
     # -- streams and status --------------------------------------------------------------
 
@@ -127,12 +173,29 @@ class Connection:
     @property
     def opened(self) -> Observable[Link]:
         """Each socket that came up (the first and every reconnection): restore state here."""
+        if self._opened is None:
+            self._opened = self._lazy_stream()
         return self._opened
 
     @property
     def written(self) -> Observable[str]:
         """Each envelope once a socket accepted it (written on socket ``generation``)."""
+        if self._written is None:
+            self._written = self._lazy_stream()
         return self._written
+
+    @property
+    def latencies(self) -> Observable[float]:
+        """Each ping/pong round trip, in seconds (health monitoring must be enabled)."""
+        if self._latencies is None:
+            self._latencies = self._lazy_stream()
+        return self._latencies
+
+    def _lazy_stream(self) -> HotStream[Any]:
+        stream: HotStream[Any] = HotStream(self._report)
+        if self._messages.is_stopped:
+            stream.on_completed()
+        return stream
 
     @property
     def scheduler(self) -> abc.SchedulerBase | None:
@@ -148,6 +211,11 @@ class Connection:
     def link(self) -> Link | None:
         """The open socket, when CONNECTED."""
         return self._link
+
+    @property
+    def is_healthy(self) -> bool:
+        """CONNECTED, and no pong of the current socket is overdue."""
+        return self._machine.status is S.CONNECTED and self._misses == 0
 
     def channels(self, labels: Iterable[str] | None = None) -> dict[str, Observable[str]]:
         """One hot stream per envelope label: the eight standard ones plus ``labels``.
@@ -178,11 +246,10 @@ class Connection:
                 last failure as cause, or the failure itself when retrying is off); the
                 status is then ERROR and nothing keeps dialling.
         """
-        if self._closing is not None or self.status in (S.CLOSING, S.CLOSED, S.ERROR):
-            raise InvalidState(f"cannot connect a connection that is {self.status.name}")
+        status = self._machine.status
+        if self._closing is not None or status in TERMINAL or status is S.CLOSING:
+            raise InvalidState(f"cannot connect a connection that is {status.name}")
         if self._ready is None:
-            if self.status is not S.DISCONNECTED:
-                raise InvalidState(f"cannot connect a connection that is {self.status.name}")
             self._start()
         assert self._ready is not None
         try:
@@ -196,7 +263,7 @@ class Connection:
         """Wait until the connection has ended (CLOSED or ERROR), however that happens."""
         if self._done is None:
             self._done = asyncio.get_running_loop().create_future()
-            if self.status in (S.CLOSED, S.ERROR):
+            if self._machine.status in TERMINAL:
                 self._done.set_result(None)
         await asyncio.shield(self._done)
 
@@ -217,7 +284,7 @@ class Connection:
 
             ws = web.WebSocketResponse(); await ws.prepare(request)
             conn = Connection.from_socket(ws, url=request.remote or "client")
-            await conn.connect()      # starts reading; nothing is dialled
+            await conn.connect()      # UPGRADING, then CONNECTED; nothing is dialled
             ...                        # subscribe to conn.messages, answer with responder.*
             await conn.wait_closed()   # keep the handler alive while the client is there
             await conn.close()
@@ -227,7 +294,7 @@ class Connection:
         when the client leaves. ``limit`` is a token bucket on what the client sends; while
         ``gate`` is cleared the socket is not read (fault injection).
         """
-        from rx_honeybee.server import accepted_socket  # aiohttp stays in the transports
+        from rx_honeybee.transport.accepted import accepted_socket  # aiohttp stays there
 
         base = config if config is not None else ConnectionConfig()
         config = replace(base, reconnect=replace(base.reconnect, enabled=False))
@@ -260,41 +327,51 @@ class Connection:
         await asyncio.shield(self._closing)
 
     async def _close(self, flush_timeout: float) -> None:
-        if self.status is S.CLOSED:  # ended by the peer: only the tasks are left
-            self._stop_pipeline()
-            await self._tasks.drain()
-            return
-        if self.status is S.CONNECTED and len(self._queue):
+        machine = self._machine
+        if machine.status is S.CONNECTED and len(self._queue):
             try:
                 await asyncio.wait_for(self._queue.drained(), flush_timeout)
             except TimeoutError:
                 pass
-        if self._machine.can(S.CLOSING):
-            self._machine.advance(S.CLOSING)
+        # The peer may have ended it meanwhile (close code 4000 during the flush).
+        if machine.can(Event.CLOSE_REQUESTED):
+            machine.apply(Event.CLOSE_REQUESTED)
         self._stop_pipeline()
         unsent = self._queue.close()
         if unsent:
             self._report(WriteFailed(f"{unsent} queued envelopes were not sent before close"))
         await self._tasks.drain()
         self._link = None
-        self.metrics.mark_disconnected()
         self._settle(InvalidState("the connection was closed before it connected"))
-        self._machine.advance(S.CLOSED)
+        if machine.can(Event.CLOSE_DONE):
+            machine.apply(Event.CLOSE_DONE)
         self._end_streams()
 
     # -- sending -------------------------------------------------------------------------
 
-    def send(self, envelope: str) -> None:
+    def send(
+        self, envelope: str, *, priority: int | None = None, on_written: OnWritten | None = None
+    ) -> None:
         """Queue ``envelope`` for writing; it waits while dialling or backing off.
+
+        Args:
+            envelope: the text frame.
+            priority: for a priority queue (``write_queue=``); the default queue is FIFO.
+            on_written: called with the socket ``generation`` once a socket took it.
 
         Raises:
             InvalidState: the connection is closing, closed or gave up.
             EnvelopeTooLarge: over ``config.max_message_size`` bytes (nothing queued).
-            QueueFull: ``config.write_queue_size`` envelopes are waiting already.
+            QueueFull: the write queue is full.
         """
-        if self._closing is not None or self.status in (S.CLOSED, S.ERROR):
-            raise InvalidState(f"cannot send on a connection that is {self.status.name}")
-        self._queue.put(envelope)
+        status = self._machine.status
+        if self._closing is not None or not (status in LIVE or status is S.DISCONNECTED):
+            raise InvalidState(f"cannot send on a connection that is {status.name}")
+        self._queue.put(envelope, priority)
+        if on_written is not None:
+            if self._confirm is None:
+                self._confirm = {}
+            self._confirm[id(envelope)] = (envelope, on_written)
 
     @property
     def pending(self) -> int:
@@ -310,24 +387,51 @@ class Connection:
         self._ready = loop.create_future()
         self._queue.start(scheduler)
         self.metrics.defer_stamps(loop.call_soon)
-        self._machine.advance(S.CONNECTING)
-        connected = self._opened.pipe(ops.map(lambda _: None))
-        notifier = backoff_notifier(self.config.reconnect, scheduler, reset=connected)
-
-        def on_errors(errors: Observable[Exception]) -> Observable[float]:
-            return notifier(errors.pipe(ops.do_action(self._on_drop)))
-
-        def attempt(_: abc.SchedulerBase | None = None) -> Observable[SocketItem]:
-            if self.status is S.BACKOFF:
-                self._machine.advance(S.CONNECTING)
-            return self._socket(scheduler)
-
-        pipeline = reactivex.defer(attempt).pipe(retry_when(on_errors))
+        initiator = self.role is Role.INITIATOR
+        self._machine.apply(Event.DIALLED if initiator else Event.ACCEPTED)
+        notifier = self._notifier
+        if notifier is None:
+            notifier = backoff_notifier(self.config.reconnect, scheduler, reset=self.opened)
+        pipeline = reactivex.defer(self._attempt).pipe(retry_when(self._watch(notifier)))
         self._subscription = pipeline.subscribe(
             self._on_item, self._on_fail, self._on_end, scheduler=scheduler
         )
 
-    def _socket(self, scheduler: abc.SchedulerBase) -> Observable[SocketItem]:
+    def _attempt(self, _: abc.SchedulerBase | None = None) -> Observable[SocketItem]:
+        """Dial once more: the first attempt, or a retry the notifier released."""
+        machine = self._machine
+        if self._attempts:
+            if machine.status is not S.BACKOFF:  # a retry released at once, without a delay
+                machine.apply(Event.DROPPED)
+            machine.apply(Event.DIALLED)
+        self._attempts += 1
+        return self._socket()
+
+    def _watch(self, notifier: Notifier) -> Notifier:
+        """Feed socket failures to ``notifier``; BACKOFF only if it did not give up at once."""
+
+        def watched(failures: Observable[Exception]) -> Observable[Any]:
+            def subscribe(
+                observer: abc.ObserverBase[Exception], scheduler: abc.SchedulerBase | None = None
+            ) -> abc.DisposableBase:
+                def on_failure(error: Exception) -> None:
+                    attempt = self._attempts
+                    self._lose_socket()
+                    self._report(error)
+                    observer.on_next(error)  # the notifier decides: retry later, or give up
+                    machine = self._machine
+                    if attempt == self._attempts and machine.can(Event.DROPPED):
+                        machine.apply(Event.DROPPED)
+
+                return failures.subscribe(
+                    on_failure, observer.on_error, observer.on_completed, scheduler=scheduler
+                )
+
+            return notifier(Observable(subscribe))
+
+        return watched
+
+    def _socket(self) -> Observable[SocketItem]:
         factory = self._factory or _default_factory()
         socket = factory(self.url, self.config, DialContext(self._tasks, self._deliver))
         health = self.config.health
@@ -337,43 +441,24 @@ class Connection:
             monitor_health(
                 health,
                 self.url,
-                scheduler=scheduler,
-                on_latency=self.metrics.record_latency,
-                on_miss=self._report,
+                scheduler=self._scheduler,
+                on_latency=self._on_latency,
+                on_miss=self._on_miss,
             )
         )
 
-    def _inbound(self) -> Callable[[str | bytes], None]:
-        """Build the inbound hot path: every envelope, straight from the socket's reader.
+    def _on_latency(self, seconds: float) -> None:
+        self._misses = 0
+        self.last_pong_at = self._scheduler.now if self._scheduler is not None else None
+        if self.config.metrics_enabled:
+            self.metrics.record_latency(seconds)
+        latencies = self._latencies
+        if latencies is not None and latencies.observed:
+            latencies.on_next(seconds)
 
-        A closure over locals (attribute lookups and calls cost on this path): count it,
-        hand it to ``messages`` subscribers if any, route it to ``channels()`` once they
-        exist, with the canonical ``["EVENT",`` front sent straight to its channel.
-        """
-        metrics = self.metrics
-        inbound = metrics.inbound
-        if not self.config.metrics_enabled:
-            inbound = Inbound()  # counted nowhere, and never stamped:
-            inbound.stamp_due = True
-        messages = self._messages
-        push = messages.on_next
-
-        def deliver(envelope: str | bytes) -> None:
-            inbound.count += 1  # Metrics.record_received, inlined: no call per envelope
-            inbound.size += len(envelope)
-            if not inbound.stamp_due:
-                metrics.stamp_received()
-            if messages.observed:
-                push(envelope)  # type: ignore[arg-type]
-            hub = self._hub
-            if hub is not None:
-                head = envelope[:9]
-                if head == EVENT_FRONT or head == EVENT_FRONT_BYTES:
-                    hub.push_event(envelope)
-                else:
-                    hub.dispatch(envelope)
-
-        return deliver
+    def _on_miss(self, miss: PongTimeout) -> None:
+        self._misses += 1
+        self._report(miss)
 
     def _on_item(self, item: SocketItem) -> None:
         kind = type(item)
@@ -384,15 +469,17 @@ class Connection:
 
     def _on_open(self, link: Link) -> None:
         self._link = link
+        self._misses = 0
         self.generation += 1
-        self._machine.advance(S.CONNECTED)
-        if self._ever_connected:
-            self.metrics.record_reconnection()
-        self._ever_connected = True
-        self.metrics.mark_connected(link.compressed)
+        self._machine.apply(Event.OPENED)
+        if self.config.metrics_enabled:
+            if self.generation > 1:
+                self.metrics.record_reconnection()
+            self.metrics.mark_connected(link.compressed)
         self._writer = self._tasks.spawn(self._write(link))
         self._settle(None)
-        self._opened.on_next(link)
+        if self._opened is not None:
+            self._opened.on_next(link)
 
     async def _write(self, link: Link) -> None:
         try:
@@ -405,16 +492,16 @@ class Connection:
             self._report(failed)
 
     def _on_sent(self, envelope: str) -> None:
-        self._record_out(len(envelope))
+        if self.config.metrics_enabled:
+            self.metrics.record_sent(encoded_size(envelope))
+        confirm = self._confirm
+        if confirm:
+            entry = confirm.pop(id(envelope), None)
+            if entry is not None and entry[0] is envelope:
+                entry[1](self.generation)
         written = self._written
-        if written.observed:
+        if written is not None and written.observed:
             written.on_next(envelope)
-
-    def _on_drop(self, error: Exception) -> None:
-        """A socket was lost (or never came up): report it and back off."""
-        self._lose_socket()
-        self._report(error)
-        self._machine.advance(S.BACKOFF)
 
     def _on_fail(self, error: Exception) -> None:
         """Reconnection gave up (or the failure was not retryable)."""
@@ -422,7 +509,7 @@ class Connection:
         self._report(error)
         self._queue.close()
         self._settle(error)
-        self._machine.advance(S.ERROR)
+        self._machine.apply(Event.GAVE_UP)
         self._end_streams()
 
     def _on_end(self) -> None:
@@ -430,7 +517,8 @@ class Connection:
         self._lose_socket()
         self._settle(ConnectionClosed(self.url, None, "closed by the peer"))
         self._queue.close()
-        self._machine.advance(S.CLOSED)
+        machine = self._machine
+        machine.apply(Event.PEER_CLOSED if machine.can(Event.PEER_CLOSED) else Event.GAVE_UP)
         self._end_streams()
 
     def _lose_socket(self) -> None:
@@ -438,7 +526,8 @@ class Connection:
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
-        self.metrics.mark_disconnected()
+        if self.config.metrics_enabled:
+            self.metrics.mark_disconnected()
 
     def _stop_pipeline(self) -> None:
         self._lose_socket()
@@ -458,20 +547,18 @@ class Connection:
             ready.exception()  # retrieved here: nobody may be awaiting connect()
 
     def _end_streams(self) -> None:
+        self._confirm = None
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
         self._messages.on_completed()
         if self._hub is not None:
             self._hub.complete()
-        self._opened.on_completed()
-        self._written.on_completed()
+        for stream in (self._opened, self._written, self._latencies):
+            if stream is not None:
+                stream.on_completed()
         self._errors.on_completed()
 
     def _report(self, error: Exception) -> None:
         if self.config.metrics_enabled:
             self.metrics.record_error()
         self._errors.on_next(error)
-
-
-def _ignore(_: int) -> None:
-    pass

@@ -1,4 +1,6 @@
-"""The bounded outgoing queue: one writer per socket, order kept, nothing dropped.
+"""The default outgoing queue: bounded, one writer per socket, order kept, nothing dropped.
+
+An :class:`~rx_honeybee.interfaces.OutgoingQueue`; rx_mana's priority queue replaces it.
 
 An envelope is counted from ``put`` until a socket accepted it. Envelopes put while the
 connection is dialling or backing off wait here; a write that fails on a dying socket
@@ -59,8 +61,8 @@ class WriteQueue:
             pipeline = self._intake.pipe(self._limiter)
             self._limiter_sub = pipeline.subscribe(self._release, scheduler=scheduler)
 
-    def put(self, envelope: str) -> None:
-        """Accept ``envelope`` for writing.
+    def put(self, envelope: str, priority: int | None = None) -> None:
+        """Accept ``envelope`` for writing (first in, first out: ``priority`` is ignored).
 
         Raises:
             InvalidState: the queue was closed.

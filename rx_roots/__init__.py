@@ -1,4 +1,7 @@
-"""rx_roots: pure NIP-01 functions for envelopes and event ids. No I/O, no time, no reactivex."""
+"""rx_roots: pure NIP-01 functions for envelopes, events, filters and kinds.
+
+No I/O, no time, no reactivex.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from rx_roots.enclose import (
 )
 from rx_roots.errors import (
     InvalidEnvelope,
+    InvalidEvent,
+    InvalidFilter,
     InvalidJSON,
     InvalidRelayURL,
     MissingField,
@@ -33,10 +38,21 @@ from rx_roots.errors import (
     WrongFieldType,
 )
 from rx_roots.events import (
+    check_event,
     check_event_shape,
     compute_event_id,
     is_valid_event_id,
+    readable_id,
     serialize_for_id,
+)
+from rx_roots.filters import (
+    Filter,
+    check_filter,
+    matches,
+    matches_any,
+    newest_first,
+    select,
+    sort_key,
 )
 from rx_roots.find import (
     find_auth_challenge,
@@ -50,6 +66,7 @@ from rx_roots.find import (
     find_req,
     find_subscription_event,
 )
+from rx_roots.kinds import address_of, is_addressable, is_ephemeral, is_replaceable
 from rx_roots.labels import get_label, is_standard_label, standard_labels
 from rx_roots.reasons import REASON_PREFIXES, classify_reason
 from rx_roots.status import ConnectionStatus
@@ -59,7 +76,10 @@ __all__ = [
     "REASON_PREFIXES",
     "ConnectionStatus",
     "Envelope",
+    "Filter",
     "InvalidEnvelope",
+    "InvalidEvent",
+    "InvalidFilter",
     "InvalidJSON",
     "InvalidRelayURL",
     "JsonObject",
@@ -67,9 +87,12 @@ __all__ = [
     "RootsError",
     "WrongEnvelopeLabel",
     "WrongFieldType",
+    "address_of",
     "backoff_delays",
     "check_array_length",
+    "check_event",
     "check_event_shape",
+    "check_filter",
     "check_label",
     "classify_reason",
     "compute_event_id",
@@ -95,10 +118,19 @@ __all__ = [
     "find_req",
     "find_subscription_event",
     "get_label",
+    "is_addressable",
+    "is_ephemeral",
+    "is_replaceable",
     "is_standard_label",
     "is_valid_event_id",
+    "matches",
+    "matches_any",
+    "newest_first",
     "normalize_relay_url",
     "parse_element",
+    "readable_id",
+    "select",
     "serialize_for_id",
+    "sort_key",
     "standard_labels",
 ]

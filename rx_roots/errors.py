@@ -10,7 +10,9 @@ the whole family in one place while still telling the failure modes apart::
         ├── WrongEnvelopeLabel   an array whose label is not the one asked for
         ├── WrongFieldType       an element (or an input to ``enclose_*``) of the wrong type
         ├── MissingField         an element asked for by index is not there
-        └── InvalidRelayURL      a relay URL that is not ws:// or wss://
+        ├── InvalidRelayURL      a relay URL that is not ws:// or wss://
+        ├── InvalidFilter        a REQ filter that breaks NIP-01 (for ``CLOSED invalid: ...``)
+        └── InvalidEvent         an event that is not NIP-01 shaped (for ``OK false invalid:``)
 
 Each error carries structured fields (``expected``, ``got``, ``position`` ...) besides its
 message, so higher layers can react without parsing text.
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 __all__ = [
     "InvalidEnvelope",
+    "InvalidEvent",
+    "InvalidFilter",
     "InvalidJSON",
     "InvalidRelayURL",
     "MissingField",
@@ -84,3 +88,33 @@ class InvalidRelayURL(RootsError):
         super().__init__(f"invalid relay URL {url!r}: {reason}")
         self.url = url  # the URL as given
         self.reason = reason  # why it was refused
+
+
+class InvalidFilter(RootsError):
+    """A filter that breaks NIP-01; the message is meant for ``CLOSED invalid: ...``.
+
+    The message is ``<position> must be <expected>``, followed by ``, got <got>`` when the
+    type found is named (``kinds must be a list of integers``, ``a filter must be an
+    object, got list``).
+    """
+
+    def __init__(self, position: str, expected: str, got: str | None = None) -> None:
+        message = f"{position} must be {expected}"
+        if got is not None:
+            message += f", got {got}"
+        super().__init__(message)
+        self.position = position  # what is wrong, in words: "kinds", "tag filter '#ab'"...
+        self.expected = expected  # what NIP-01 wants there
+        self.got = got  # the type found, when the message names it
+
+
+class InvalidEvent(RootsError):
+    """An event that is not NIP-01 shaped; the message is meant for ``OK false invalid:``.
+
+    The message is ``reason`` as is; when a shape check failed, that check's
+    :class:`RootsError` (``MissingField``, ``WrongFieldType``) is the ``__cause__``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # the first field missing or wrong, named

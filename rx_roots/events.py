@@ -1,4 +1,4 @@
-r"""NIP-01 event ids: the canonical serialization, its sha256, and a check of an event's shape.
+r"""NIP-01 event ids: the canonical serialization, its sha256, and checks of an event's shape.
 
 https://github.com/nostr-protocol/nips/blob/master/01.md#events-and-signatures
 
@@ -29,9 +29,16 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from rx_roots.elements import json_type_name
-from rx_roots.errors import MissingField, RootsError, WrongFieldType
+from rx_roots.errors import InvalidEvent, MissingField, RootsError, WrongFieldType
 
-__all__ = ["check_event_shape", "compute_event_id", "is_valid_event_id", "serialize_for_id"]
+__all__ = [
+    "check_event",
+    "check_event_shape",
+    "compute_event_id",
+    "is_valid_event_id",
+    "readable_id",
+    "serialize_for_id",
+]
 
 # An event's fields in NIP-01's order. ``MissingField.index`` is a field's place here, which
 # for ``pubkey`` to ``content`` is also its place in the serialized array.
@@ -211,3 +218,37 @@ def is_valid_event_id(event: object) -> bool:
         return False
     fields = cast(Mapping[str, Any], event)
     return compute_event_id(fields) == cast(str, fields["id"])
+
+
+def check_event(event: object) -> dict[str, Any]:
+    """Return ``event`` if every NIP-01 field is there with the right type.
+
+    The shape is :func:`check_event_shape`'s, plus a ``created_at`` that is not negative; the
+    event must be a ``dict`` (as decoded JSON is). The id hash and the signature are not
+    checked (see :func:`is_valid_event_id`).
+
+    Raises:
+        InvalidEvent: the first field that is missing or wrong, named in the message (the
+            ``MissingField``/``WrongFieldType`` behind it is the ``__cause__``).
+    """
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"an event must be an object, got {type(event).__name__}")
+    try:
+        check_event_shape(event)
+    except RootsError as err:
+        raise InvalidEvent(str(err)) from err
+    if event["created_at"] < 0:
+        raise InvalidEvent("created_at must be a non-negative integer")
+    return event
+
+
+def readable_id(event: object) -> str | None:
+    """The event's ``id`` if it is a string (so an ``OK`` can name it), else None.
+
+    Never raises: meant for answering an event that failed :func:`check_event`.
+    """
+    if isinstance(event, Mapping):
+        event_id = event.get("id")
+        if isinstance(event_id, str):
+            return event_id
+    return None

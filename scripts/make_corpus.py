@@ -30,7 +30,7 @@ from typing import Any
 
 import coincurve
 
-from rx_honeybee.testing.verify import sign_event, verify_event
+from rx_honeybee.verify import sign_event, verify_event
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "rx_honeybee" / "data" / "corpus.jsonl"

@@ -13,27 +13,26 @@ pure and usable on their own::
 
 from __future__ import annotations
 
+from rx_honeybee.relay.core import DEFAULT_LIMIT, Verifier
+from rx_honeybee.relay.info import default_info
+from rx_honeybee.relay.store import EventStore, Outcome
 from rx_honeybee.testing.faults import GARBAGE, Faults
-from rx_honeybee.testing.filters import (
+from rx_honeybee.testing.relay import Relay
+from rx_roots import (
     Filter,
+    InvalidEvent,
     InvalidFilter,
+    address_of,
+    check_event,
     check_filter,
+    is_addressable,
+    is_ephemeral,
+    is_replaceable,
     matches,
     matches_any,
     newest_first,
     select,
     sort_key,
-)
-from rx_honeybee.testing.relay import DEFAULT_LIMIT, Relay, Verifier, default_info
-from rx_honeybee.testing.store import (
-    EventStore,
-    InvalidEvent,
-    Outcome,
-    address_of,
-    check_event,
-    is_addressable,
-    is_ephemeral,
-    is_replaceable,
 )
 
 __all__ = [

@@ -11,20 +11,20 @@ order they were scripted, whichever client sends it::
         relay.faults.stall()                 # read nothing (no pong either) until resume()
         relay.faults.reset()                 # back to normal
 
-The relay calls the hooks at the end (:meth:`Faults.admit`, :meth:`Faults.arrived`, ...);
-users call the rest.
+The relay calls the hooks at the end (:meth:`Faults.admit`, :meth:`Faults.arrived`, ...:
+the :class:`~rx_honeybee.relay.hooks.RelayHooks` it overrides); users call the rest.
 """
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from rx_honeybee import responder
 from rx_honeybee.connection import Connection
 from rx_honeybee.errors import HoneybeeError
-from rx_honeybee.server import Server
+from rx_honeybee.relay import responder
+from rx_honeybee.relay.hooks import RelayHooks, Silence
+from rx_honeybee.transport.server import Server
 
 __all__ = ["GARBAGE", "Faults", "Silence"]
 
@@ -32,13 +32,7 @@ GARBAGE = "}{garbage"
 """The default frame :meth:`Faults.garbage` sends: not JSON at all."""
 
 
-class Silence(enum.Enum):
-    """What :meth:`Faults.next_event` returns for an EVENT that gets no answer at all."""
-
-    SILENT = "silent"
-
-
-class Faults:
+class Faults(RelayHooks):
     """The fault scripts of one relay.
 
     Args:
@@ -47,6 +41,7 @@ class Faults:
         drop: closes one client's socket (the relay does it, tracking the task).
         challenge: sends a NIP-42 challenge to one client and makes it the one expected.
         replay: handles an envelope held back by :meth:`stall`, on :meth:`resume`.
+        record: called with every envelope the relay receives (the test relay's log).
     """
 
     def __init__(
@@ -57,12 +52,14 @@ class Faults:
         drop: Callable[[Connection], None],
         challenge: Callable[[Connection, str], None],
         replay: Callable[[Connection, str], None],
+        record: Callable[[str], None] | None = None,
     ) -> None:
         self._server = server  # stall() and refuse() act on it
         self._clients = clients  # who is connected
         self._drop = drop  # close a client's socket
         self._challenge = challenge  # send AUTH to a client
         self._replay = replay  # handle a held envelope
+        self._record = record  # log of received envelopes, if kept
         self._held: list[tuple[Connection, str]] = []  # read while stalling, handled on resume
         self.stalled = False  # stall() in effect
         self._countdown: dict[Connection, int] = {}  # messages each armed client has left
@@ -198,8 +195,10 @@ class Faults:
             self._held.append((conn, envelope))
         return self.stalled
 
-    def arrived(self, conn: Connection) -> bool:
+    def arrived(self, conn: Connection, envelope: str) -> bool:
         """A message came from ``conn``; True when it must not be handled (drop instead)."""
+        if self._record is not None:
+            self._record(envelope)
         left = self._countdown.get(conn)
         if left is None:
             return False

@@ -1,4 +1,4 @@
-"""Tests for rx_honeybee.state: the transition table and the machine that applies it."""
+"""Tests for rx_honeybee.state: the table keyed by event and the machine that applies it."""
 
 from __future__ import annotations
 
@@ -7,47 +7,33 @@ from typing import Any
 import pytest
 
 from rx_honeybee.errors import InvalidState
-from rx_honeybee.state import TRANSITIONS, StateMachine
+from rx_honeybee.state import LIVE, TERMINAL, TRANSITIONS, Event, StateMachine
 from rx_roots import ConnectionStatus as S
 
-SPEC_SEQUENCE = [
-    S.CONNECTING,
-    S.CONNECTED,
-    S.BACKOFF,
-    S.CONNECTING,
-    S.CONNECTED,
-    S.CLOSING,
-    S.CLOSED,
-]
+E = Event
 
-ILLEGAL = [(old, new) for old in S for new in S if new not in TRANSITIONS[old]]
+INITIATOR_LIFE = [E.DIALLED, E.OPENED, E.DROPPED, E.DIALLED, E.OPENED, E.CLOSE_REQUESTED]
+INITIATOR_STATUSES = [S.CONNECTING, S.CONNECTED, S.BACKOFF, S.CONNECTING, S.CONNECTED, S.CLOSING]
 
-
-def machine_at(*path: S) -> StateMachine:
-    machine = StateMachine()
-    for status in path:
-        machine.advance(status)
-    return machine
-
-
-# A legal path from DISCONNECTED to each status (AWAITING and UPGRADING are not reachable
-# from DISCONNECTED in the table, so the machine is moved there directly).
-PATHS: dict[S, tuple[S, ...]] = {
+# A path of events from DISCONNECTED to each reachable status.
+PATHS: dict[S, tuple[Event, ...]] = {
     S.DISCONNECTED: (),
-    S.CONNECTING: (S.CONNECTING,),
-    S.CONNECTED: (S.CONNECTING, S.CONNECTED),
-    S.BACKOFF: (S.CONNECTING, S.BACKOFF),
-    S.CLOSING: (S.CONNECTING, S.CLOSING),
-    S.ERROR: (S.CONNECTING, S.ERROR),
-    S.CLOSED: (S.CLOSED,),
+    S.CONNECTING: (E.DIALLED,),
+    S.UPGRADING: (E.ACCEPTED,),
+    S.CONNECTED: (E.DIALLED, E.OPENED),
+    S.BACKOFF: (E.DIALLED, E.DROPPED),
+    S.CLOSING: (E.DIALLED, E.CLOSE_REQUESTED),
+    S.ERROR: (E.DIALLED, E.GAVE_UP),
+    S.CLOSED: (E.CLOSE_DONE,),
 }
+ILLEGAL = [(s, e) for s in PATHS for e in Event if (s, e) not in TRANSITIONS]
 
 
 def machine_in(status: S) -> StateMachine:
-    if status in PATHS:
-        return machine_at(*PATHS[status])
     machine = StateMachine()
-    machine.status = status
+    for event in PATHS[status]:
+        machine.apply(event)
+    assert machine.status is status
     return machine
 
 
@@ -67,104 +53,110 @@ class Sink:
 # --- the table ----------------------------------------------------------------------------
 
 
-def test_every_status_has_an_entry() -> None:
-    assert set(TRANSITIONS) == set(S)
-    assert all(isinstance(targets, frozenset) for targets in TRANSITIONS.values())
-    assert all(targets <= set(S) for targets in TRANSITIONS.values())
+def test_the_table_is_keyed_by_status_and_event() -> None:
+    assert all(isinstance(s, S) and isinstance(e, Event) for s, e in TRANSITIONS)
+    assert all(isinstance(new, S) for new in TRANSITIONS.values())
 
 
-def test_no_status_moves_to_itself() -> None:
-    assert all(status not in TRANSITIONS[status] for status in S)
+def test_no_event_keeps_the_status() -> None:
+    assert all(s is not new for (s, _), new in TRANSITIONS.items())
 
 
-def test_closed_is_terminal() -> None:
-    assert TRANSITIONS[S.CLOSED] == frozenset()
+def test_terminal_statuses_dial_nothing_and_only_error_can_finish_closing() -> None:
+    assert TERMINAL == {S.ERROR, S.CLOSED}
+    assert not any(s is S.CLOSED for s, _ in TRANSITIONS)
+    assert [(s, e) for s, e in TRANSITIONS if s is S.ERROR] == [(S.ERROR, E.CLOSE_DONE)]
+    assert LIVE.isdisjoint(TERMINAL)
 
 
-def test_error_only_moves_to_closed() -> None:
-    assert TRANSITIONS[S.ERROR] == frozenset({S.CLOSED})
+def test_awaiting_is_unused_by_design() -> None:
+    assert not any(S.AWAITING in (s, new) for (s, _), new in TRANSITIONS.items())
 
 
-def test_every_status_but_closed_can_eventually_reach_closed() -> None:
-    for start in S:
+def test_every_reachable_status_can_eventually_reach_closed() -> None:
+    for start in PATHS:
         seen, frontier = {start}, [start]
         while frontier:
-            for nxt in TRANSITIONS[frontier.pop()]:
-                if nxt not in seen:
+            current = frontier.pop()
+            for (s, _), nxt in TRANSITIONS.items():
+                if s is current and nxt not in seen:
                     seen.add(nxt)
                     frontier.append(nxt)
         assert S.CLOSED in seen, start
+
+
+def test_giving_up_never_passes_through_backoff() -> None:
+    for status in (S.CONNECTING, S.CONNECTED, S.UPGRADING, S.BACKOFF):
+        assert TRANSITIONS[(status, E.GAVE_UP)] is S.ERROR
 
 
 # --- the machine --------------------------------------------------------------------------
 
 
 def test_a_new_machine_is_disconnected() -> None:
-    machine = StateMachine()
-    assert machine.status is S.DISCONNECTED
+    assert StateMachine().status is S.DISCONNECTED
 
 
-def test_the_spec_sequence_is_legal() -> None:
+def test_an_initiator_life_is_legal_and_published() -> None:
     machine = StateMachine()
     sink = Sink()
     sink.attach(machine)
-    for status in SPEC_SEQUENCE:
-        assert machine.can(status)
-        machine.advance(status)
-        assert machine.status is status
-    assert sink.events == [S.DISCONNECTED, *SPEC_SEQUENCE, "completed"]
+    for event, status in zip(INITIATOR_LIFE, INITIATOR_STATUSES, strict=True):
+        assert machine.can(event)
+        assert machine.apply(event) is status
+    machine.apply(E.CLOSE_DONE)
+    assert sink.events == [S.DISCONNECTED, *INITIATOR_STATUSES, S.CLOSED, "completed"]
 
 
-def test_backoff_may_give_up_with_error_and_error_closes() -> None:
-    machine = machine_at(S.CONNECTING, S.CONNECTED, S.BACKOFF)
+def test_a_responder_is_upgrading_then_connected_and_a_peer_close_ends_it() -> None:
+    machine = StateMachine()
     seen: list[S] = []
     machine.stream.subscribe(seen.append)
-    machine.advance(S.ERROR)
-    machine.advance(S.CLOSED)
-    assert seen == [S.BACKOFF, S.ERROR, S.CLOSED]
+    for event in (E.ACCEPTED, E.OPENED, E.PEER_CLOSED):
+        machine.apply(event)
+    assert seen == [S.DISCONNECTED, S.UPGRADING, S.CONNECTED, S.CLOSED]
+
+
+def test_backoff_may_give_up_and_error_closes() -> None:
+    machine = machine_in(S.BACKOFF)
+    machine.apply(E.GAVE_UP)
+    machine.apply(E.CLOSE_DONE)
     assert machine.status is S.CLOSED
 
 
-def test_responder_starts_connected_and_a_peer_4000_closes_at_once() -> None:
-    machine = machine_at(S.CONNECTED, S.CLOSED)
-    assert machine.status is S.CLOSED
-
-
-@pytest.mark.parametrize(("old", "new"), ILLEGAL, ids=lambda s: s.name)
-def test_an_illegal_transition_raises_and_leaves_the_status_unchanged(old: S, new: S) -> None:
-    machine = machine_in(old)
+@pytest.mark.parametrize(("status", "event"), ILLEGAL, ids=str)
+def test_an_illegal_event_raises_and_leaves_the_status_unchanged(status: S, event: Event) -> None:
+    machine = machine_in(status)
     sink = Sink()
     sink.attach(machine)
     before = list(sink.events)
-    assert machine.can(new) is False
-    with pytest.raises(InvalidState, match=f"{old.name} -> {new.name}"):
-        machine.advance(new)
-    assert machine.status is old
-    assert sink.events == before  # nothing published
+    assert machine.can(event) is False
+    with pytest.raises(InvalidState, match=f"{event.value} while {status.name}"):
+        machine.apply(event)
+    assert machine.status is status
+    assert sink.events == before
 
 
 @pytest.mark.parametrize(
-    ("old", "new"),
-    [(old, new) for old in S for new in TRANSITIONS[old]],
-    ids=lambda s: s.name,
+    ("status", "event"), [(s, e) for s, e in TRANSITIONS if s in PATHS], ids=str
 )
-def test_every_legal_transition_is_applied_and_published(old: S, new: S) -> None:
-    machine = machine_in(old)
+def test_every_legal_event_is_applied_and_published(status: S, event: Event) -> None:
+    machine = machine_in(status)
     seen: list[S] = []
     machine.stream.subscribe(seen.append)
-    assert machine.can(new) is True
-    machine.advance(new)
-    assert machine.status is new
+    assert machine.can(event) is True
+    new = machine.apply(event)
+    assert new is TRANSITIONS[(status, event)] is machine.status
     assert seen[-1] is new
 
 
 def test_nothing_leaves_closed() -> None:
-    machine = machine_at(S.CLOSED)
-    for status in S:
-        assert machine.can(status) is False
+    machine = machine_in(S.CLOSED)
+    for event in Event:
+        assert machine.can(event) is False
         with pytest.raises(InvalidState):
-            machine.advance(status)
-        assert machine.status is S.CLOSED
+            machine.apply(event)
+    assert machine.status is S.CLOSED
 
 
 # --- the stream ---------------------------------------------------------------------------
@@ -174,9 +166,8 @@ def test_the_stream_replays_the_current_status_to_a_new_subscriber() -> None:
     machine = StateMachine()
     first = Sink()
     first.attach(machine)
-    assert first.events == [S.DISCONNECTED]
-    machine.advance(S.CONNECTING)
-    machine.advance(S.CONNECTED)
+    machine.apply(E.DIALLED)
+    machine.apply(E.OPENED)
     late = Sink()
     late.attach(machine)
     assert late.events == [S.CONNECTED]
@@ -184,12 +175,11 @@ def test_the_stream_replays_the_current_status_to_a_new_subscriber() -> None:
 
 
 def test_closed_completes_the_stream_and_is_replayed_to_a_late_subscriber() -> None:
-    machine = machine_at(S.CONNECTING, S.CLOSING)
+    machine = machine_in(S.CLOSING)
     live = Sink()
     live.attach(machine)
-    machine.advance(S.CLOSED)
+    machine.apply(E.CLOSE_DONE)
     assert live.events == [S.CLOSING, S.CLOSED, "completed"]
-    assert machine.stream.is_stopped
     late = Sink()
     late.attach(machine)
     assert late.events == [S.CLOSED, "completed"]
@@ -199,17 +189,15 @@ def test_subscribers_see_the_new_status_on_the_machine_when_notified() -> None:
     machine = StateMachine()
     seen: list[tuple[S, S]] = []
     machine.stream.subscribe(lambda status: seen.append((status, machine.status)))
-    machine.advance(S.CONNECTING)
-    machine.advance(S.CONNECTED)
-    assert seen == [(s, s) for s in (S.DISCONNECTED, S.CONNECTING, S.CONNECTED)]
+    machine.apply(E.DIALLED)
+    assert seen == [(S.DISCONNECTED, S.DISCONNECTED), (S.CONNECTING, S.CONNECTING)]
 
 
 def test_error_does_not_complete_the_stream() -> None:
-    machine = machine_at(S.CONNECTING, S.ERROR)
-    assert not machine.stream.is_stopped
+    assert not machine_in(S.ERROR).stream.is_stopped
 
 
-def test_a_raising_state_subscriber_goes_to_on_fault_and_the_transition_still_happens() -> None:
+def test_a_raising_state_subscriber_goes_to_on_fault_and_the_event_still_applies() -> None:
     faults: list[Exception] = []
     machine = StateMachine(faults.append)
     other: list[S] = []
@@ -220,7 +208,7 @@ def test_a_raising_state_subscriber_goes_to_on_fault_and_the_transition_still_ha
 
     machine.stream.subscribe(bad)
     machine.stream.subscribe(other.append)
-    machine.advance(S.CONNECTING)
+    machine.apply(E.DIALLED)
     assert machine.status is S.CONNECTING
     assert [str(f) for f in faults] == ["subscriber bug"]
     assert other == [S.DISCONNECTED, S.CONNECTING]

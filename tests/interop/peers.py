@@ -15,7 +15,7 @@ from reactivex import Observable
 
 from rx_honeybee import Connection
 from rx_honeybee.initiator import publish
-from rx_honeybee.testing.verify import sign_event
+from rx_honeybee.verify import sign_event
 
 
 def secret_key(name: str) -> str:

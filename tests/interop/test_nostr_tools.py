@@ -27,7 +27,7 @@ import pytest
 
 from rx_honeybee import Connection
 from rx_honeybee.initiator import OkResult, request
-from rx_honeybee.testing.verify import verify_event
+from rx_honeybee.verify import verify_event
 from tests.support import FAST
 
 from .peers import (

@@ -9,6 +9,8 @@ import pytest
 from rx_roots import errors
 from rx_roots.errors import (
     InvalidEnvelope,
+    InvalidEvent,
+    InvalidFilter,
     InvalidJSON,
     InvalidRelayURL,
     MissingField,
@@ -24,6 +26,8 @@ SUBCLASSES = [
     WrongFieldType,
     MissingField,
     InvalidRelayURL,
+    InvalidFilter,
+    InvalidEvent,
 ]
 
 
@@ -81,6 +85,24 @@ def test_module_all_lists_the_whole_tree() -> None:
             {"url": "http://x", "reason": "scheme must be ws or wss, got http"},
             id="InvalidRelayURL",
         ),
+        pytest.param(
+            InvalidFilter("kinds", "a list of integers"),
+            "kinds must be a list of integers",
+            {"position": "kinds", "expected": "a list of integers", "got": None},
+            id="InvalidFilter",
+        ),
+        pytest.param(
+            InvalidFilter("a filter", "an object", "list"),
+            "a filter must be an object, got list",
+            {"position": "a filter", "expected": "an object", "got": "list"},
+            id="InvalidFilter-got",
+        ),
+        pytest.param(
+            InvalidEvent("created_at must be a non-negative integer"),
+            "created_at must be a non-negative integer",
+            {"reason": "created_at must be a non-negative integer"},
+            id="InvalidEvent",
+        ),
     ],
 )
 def test_message_and_structured_fields(
@@ -101,6 +123,8 @@ def test_message_and_structured_fields(
         WrongFieldType("p", "e", "g"),
         MissingField("p", 0),
         InvalidRelayURL("u", "r"),
+        InvalidFilter("p", "e"),
+        InvalidEvent("r"),
     ],
     ids=lambda e: type(e).__name__,
 )

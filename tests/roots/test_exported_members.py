@@ -54,7 +54,9 @@ def test_submodules() -> None:
         "enclose",
         "errors",
         "events",
+        "filters",
         "find",
+        "kinds",
         "labels",
         "reasons",
         "status",
@@ -106,6 +108,31 @@ def test_spec_names_are_exported() -> None:
         "is_valid_event_id",
     }
     assert spec <= set(rx_roots.__all__)
+
+
+def test_nip01_logic_names_are_exported() -> None:
+    # Filter matching, kind classes and the event check, shared by clients and relays.
+    names = {
+        "Filter": "filters",
+        "InvalidFilter": "errors",
+        "check_filter": "filters",
+        "matches": "filters",
+        "matches_any": "filters",
+        "newest_first": "filters",
+        "select": "filters",
+        "sort_key": "filters",
+        "is_replaceable": "kinds",
+        "is_ephemeral": "kinds",
+        "is_addressable": "kinds",
+        "address_of": "kinds",
+        "InvalidEvent": "errors",
+        "check_event": "events",
+        "readable_id": "events",
+    }
+    for name, module_name in names.items():
+        module = importlib.import_module(f"rx_roots.{module_name}")
+        assert getattr(rx_roots, name) is getattr(module, name)
+        assert name in module.__all__
 
 
 ENVELOPES = [

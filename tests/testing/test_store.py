@@ -1,97 +1,14 @@
-"""The in-memory event store: shape checks, kinds, duplicates and the cap (pure)."""
+"""The in-memory event store: kinds, duplicates and the cap (pure; shapes: tests/roots)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from rx_honeybee.testing.store import (
-    EventStore,
-    InvalidEvent,
-    Outcome,
-    address_of,
-    check_event,
-    is_addressable,
-    is_ephemeral,
-    is_replaceable,
-    readable_id,
-)
+from rx_honeybee.relay.store import EventStore, Outcome
 
-from .helpers import ALICE, BOB, make_event
+from .helpers import BOB, make_event
 
 pytestmark = pytest.mark.timeout(10)
-
-
-def test_check_event_accepts_a_well_formed_event() -> None:
-    event = make_event(tags=[["e", "x"], []])
-    assert check_event(event) is event
-
-
-@pytest.mark.parametrize(
-    ("change", "named"),
-    [
-        ({"id": None}, "id"),
-        ({"id": "ab"}, "id"),
-        ({"id": "A" * 64}, "id"),
-        ({"pubkey": 5}, "pubkey"),
-        ({"pubkey": "g" * 64}, "pubkey"),
-        ({"sig": "0" * 64}, "sig"),
-        ({"created_at": "1"}, "created_at"),
-        ({"created_at": True}, "created_at"),
-        ({"created_at": -1}, "created_at"),
-        ({"created_at": 1.0}, "created_at"),
-        ({"kind": None}, "kind"),
-        ({"kind": 65536}, "kind"),
-        ({"tags": {}}, "tags"),
-        ({"tags": ["e"]}, "tags"),
-        ({"tags": [["e", 1]]}, "tags"),
-        ({"content": None}, "content"),
-    ],
-)
-def test_check_event_names_the_bad_field(change: dict[str, Any], named: str) -> None:
-    event = {**make_event(), **change}
-    with pytest.raises(InvalidEvent, match=named):
-        check_event(event)
-
-
-@pytest.mark.parametrize("field", ["id", "pubkey", "created_at", "kind", "tags", "content", "sig"])
-def test_check_event_requires_every_field(field: str) -> None:
-    event = make_event()
-    del event[field]
-    with pytest.raises(InvalidEvent, match=field):
-        check_event(event)
-
-
-def test_check_event_rejects_non_objects() -> None:
-    with pytest.raises(InvalidEvent, match="object"):
-        check_event(["EVENT"])
-
-
-def test_readable_id() -> None:
-    assert readable_id({"id": "short"}) == "short"
-    assert readable_id({"id": 5}) is None
-    assert readable_id("x") is None
-
-
-def test_kind_ranges() -> None:
-    assert [k for k in (0, 1, 2, 3, 9999, 10000, 19999, 20000) if is_replaceable(k)] == [
-        0,
-        3,
-        10000,
-        19999,
-    ]
-    assert [k for k in (19999, 20000, 29999, 30000) if is_ephemeral(k)] == [20000, 29999]
-    assert [k for k in (29999, 30000, 39999, 40000) if is_addressable(k)] == [30000, 39999]
-
-
-def test_address_of() -> None:
-    assert address_of(make_event(kind=1)) is None
-    assert address_of(make_event(kind=0, tags=[["d", "x"]])) == (ALICE, 0, "")
-    tagged = make_event(kind=30023, tags=[["t", "a"], ["d", "post"], ["d", "other"]])
-    assert address_of(tagged) == (ALICE, 30023, "post")
-    assert address_of(make_event(kind=30023)) == (ALICE, 30023, "")
-    assert address_of(make_event(kind=30023, tags=[["d"]])) == (ALICE, 30023, "")
 
 
 def test_regular_events_are_stored_once_newest_first() -> None:

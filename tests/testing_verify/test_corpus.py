@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rx_honeybee.testing.verify import verify_event
+from rx_honeybee.verify import verify_event
 from rx_roots import check_event_shape, compute_event_id
 
 ROOT = Path(__file__).resolve().parents[2]

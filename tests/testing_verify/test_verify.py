@@ -11,7 +11,7 @@ from typing import Any
 import coincurve
 import pytest
 
-from rx_honeybee.testing.verify import sign_event, verifier, verify_event
+from rx_honeybee.verify import sign_event, verifier, verify_event
 from rx_roots import MissingField, WrongFieldType, compute_event_id, is_valid_event_id
 
 SK = "7f" * 32

@@ -1,4 +1,4 @@
-"""A bounded in-memory event store with NIP-01 kinds, and the event shape check.
+"""A bounded in-memory event store with NIP-01 kinds (the kind classes live in rx_roots).
 
 Pure (no I/O, no time). What :meth:`EventStore.add` does with an event depends on its kind
 (https://github.com/nostr-protocol/nips/blob/master/01.md#kinds):
@@ -13,7 +13,7 @@ Pure (no I/O, no time). What :meth:`EventStore.add` does with an event depends o
 - an id already stored is :attr:`Outcome.DUPLICATE`.
 
 The store is bounded: beyond ``max_events`` it evicts the oldest events (the ones
-that sort last newest-first, see :func:`~rx_honeybee.testing.filters.sort_key`), so it
+that sort last newest-first, see :func:`rx_roots.sort_key`), so it
 always keeps the newest ``max_events``.
 """
 
@@ -24,24 +24,9 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rx_honeybee.testing.filters import select, sort_key
-from rx_roots import RootsError, check_event_shape
+from rx_roots import address_of, is_ephemeral, select, sort_key
 
-__all__ = [
-    "EventStore",
-    "InvalidEvent",
-    "Outcome",
-    "address_of",
-    "check_event",
-    "is_addressable",
-    "is_ephemeral",
-    "is_replaceable",
-    "readable_id",
-]
-
-
-class InvalidEvent(ValueError):
-    """An event that is not NIP-01 shaped; the message is meant for ``OK false invalid:``."""
+__all__ = ["EventStore", "Outcome"]
 
 
 class Outcome(enum.Enum):
@@ -51,67 +36,6 @@ class Outcome(enum.Enum):
     DUPLICATE = "duplicate"  # that id is stored already
     SUPERSEDED = "superseded"  # a replaceable/addressable event with a newer version stored
     EPHEMERAL = "ephemeral"  # an ephemeral kind: to deliver, never to keep
-
-
-def is_replaceable(kind: int) -> bool:
-    """Kinds 0, 3 and 10000-19999: the newest per author and kind replaces the rest."""
-    return kind in (0, 3) or 10000 <= kind < 20000
-
-
-def is_ephemeral(kind: int) -> bool:
-    """Kinds 20000-29999: delivered live, never stored."""
-    return 20000 <= kind < 30000
-
-
-def is_addressable(kind: int) -> bool:
-    """Kinds 30000-39999: the newest per author, kind and ``d`` tag replaces the rest."""
-    return 30000 <= kind < 40000
-
-
-def address_of(event: Mapping[str, Any]) -> tuple[str, int, str] | None:
-    """The ``(pubkey, kind, d)`` slot a replaceable or addressable event occupies, or None.
-
-    Replaceable kinds use ``d = ""``; addressable kinds the first ``d`` tag's value.
-    """
-    kind = event["kind"]
-    if is_replaceable(kind):
-        return event["pubkey"], kind, ""
-    if is_addressable(kind):
-        for tag in event["tags"]:
-            if len(tag) >= 1 and tag[0] == "d":
-                return event["pubkey"], kind, tag[1] if len(tag) >= 2 else ""
-        return event["pubkey"], kind, ""
-    return None
-
-
-def readable_id(event: object) -> str | None:
-    """The event's ``id`` if it is a string (so an ``OK`` can name it), else None."""
-    if isinstance(event, Mapping):
-        event_id = event.get("id")
-        if isinstance(event_id, str):
-            return event_id
-    return None
-
-
-def check_event(event: object) -> dict[str, Any]:
-    """Return ``event`` if every NIP-01 field is there with the right type.
-
-    The shape is ``rx_roots.check_event_shape`` (hex ids and signature, integer kind
-    0-65535, tags as lists of strings...), plus a ``created_at`` that is not negative. The
-    id hash and the signature are not checked here (that is the relay's optional ``verify``).
-
-    Raises:
-        InvalidEvent: the first field that is missing or wrong, named in the message.
-    """
-    if not isinstance(event, dict):
-        raise InvalidEvent(f"an event must be an object, got {type(event).__name__}")
-    try:
-        check_event_shape(event)
-    except RootsError as err:
-        raise InvalidEvent(str(err)) from err
-    if event["created_at"] < 0:
-        raise InvalidEvent("created_at must be a non-negative integer")
-    return event
 
 
 class EventStore:

@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from rx_roots.errors import InvalidFilter
+
 __all__ = [
     "Filter",
     "InvalidFilter",
@@ -42,10 +44,6 @@ _TAG_KEY = re.compile(r"#[a-zA-Z]")
 E = TypeVar("E", bound=Mapping[str, Any])
 
 
-class InvalidFilter(ValueError):
-    """A filter that breaks NIP-01; the message is meant for ``CLOSED invalid: ...``."""
-
-
 def _is_int(value: object) -> bool:
     return type(value) is int  # bool is an int subclass, and not a number here
 
@@ -55,7 +53,7 @@ def _hex_list(flt: Mapping[str, Any], key: str) -> None:
     if not isinstance(values, list) or not all(
         isinstance(v, str) and _HEX64.fullmatch(v) for v in values
     ):
-        raise InvalidFilter(f"{key} must be a list of 64-character lowercase hex strings")
+        raise InvalidFilter(key, "a list of 64-character lowercase hex strings")
 
 
 def check_filter(flt: object) -> Filter:
@@ -66,26 +64,26 @@ def check_filter(flt: object) -> Filter:
             names the field).
     """
     if not isinstance(flt, Mapping):
-        raise InvalidFilter(f"a filter must be an object, got {type(flt).__name__}")
+        raise InvalidFilter("a filter", "an object", type(flt).__name__)
     for key in ("ids", "authors"):
         if key in flt:
             _hex_list(flt, key)
     if "kinds" in flt:
         kinds = flt["kinds"]
         if not isinstance(kinds, list) or not all(_is_int(k) for k in kinds):
-            raise InvalidFilter("kinds must be a list of integers")
+            raise InvalidFilter("kinds", "a list of integers")
     for key in ("since", "until"):
         if key in flt and not _is_int(flt[key]):
-            raise InvalidFilter(f"{key} must be an integer")
+            raise InvalidFilter(key, "an integer")
     if "limit" in flt and (not _is_int(flt["limit"]) or flt["limit"] < 0):
-        raise InvalidFilter("limit must be a non-negative integer")
+        raise InvalidFilter("limit", "a non-negative integer")
     for key, values in flt.items():
         if not key.startswith("#"):
             continue
         if not _TAG_KEY.fullmatch(key):
-            raise InvalidFilter(f"tag filter {key!r} must be '#' and one letter")
+            raise InvalidFilter(f"tag filter {key!r}", "'#' and one letter")
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise InvalidFilter(f"{key} must be a list of strings")
+            raise InvalidFilter(key, "a list of strings")
     return dict(flt)
 
 

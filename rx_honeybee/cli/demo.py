@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 import ujson
 
+from rx_honeybee.client.pool import Pool
+from rx_honeybee.client.session import OkResult
 from rx_honeybee.config import ConnectionConfig, HealthConfig, ReconnectConfig
-from rx_honeybee.pool import Pool
-from rx_honeybee.session import OkResult
 from rx_roots import ConnectionStatus
 
 __all__ = ["load_corpus", "run_demo"]
@@ -70,8 +70,8 @@ def _line(event: dict[str, Any]) -> str:
 
 async def run_demo(out: TextIO, *, events: int = 0) -> int:
     """Run the tour, writing to ``out``; return 0 when every event arrived exactly once."""
-    from rx_honeybee.testing import Relay
-    from rx_honeybee.testing.verify import verifier
+    from rx_honeybee.relay import Relay
+    from rx_honeybee.verify import verifier
 
     corpus = load_corpus()
     if events > 0:

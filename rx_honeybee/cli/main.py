@@ -23,9 +23,9 @@ from typing import Any, TextIO
 
 import ujson
 
+from rx_honeybee.client.pool import Pool
+from rx_honeybee.client.session import OkResult
 from rx_honeybee.config import ConnectionConfig, ReconnectConfig
-from rx_honeybee.pool import Pool
-from rx_honeybee.session import OkResult
 from rx_roots import ConnectionStatus, InvalidRelayURL, normalize_relay_url
 
 __all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
@@ -215,11 +215,11 @@ async def _one_ok(
 
 
 async def _relay(args: argparse.Namespace) -> int:
-    from rx_honeybee.testing import Relay
+    from rx_honeybee.relay import Relay
 
     verify = None
     if not args.no_verify:
-        from rx_honeybee.testing.verify import verifier
+        from rx_honeybee.verify import verifier
 
         verify = verifier()
     if verify is None and not args.no_verify:
@@ -233,7 +233,7 @@ async def _relay(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from rx_honeybee.demo import run_demo
+    from rx_honeybee.cli.demo import run_demo
 
     try:
         return await run_demo(out, events=args.events)

@@ -1,0 +1,1 @@
+"""The client side: a session per connection, the reactive initiator API, the pool."""

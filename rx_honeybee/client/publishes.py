@@ -1,0 +1,141 @@
+"""A session's publishes waiting for their OK: one EVENT per event id, however many wait.
+
+An EVENT a dying socket took without an answer is sent again after the reconnect;
+``auth-required:`` and ``rate-limited:`` refusals are retried by the session's policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from rx_honeybee.client.retry import Pending, Phase, Refusal
+from rx_honeybee.errors import UnexpectedOk
+from rx_roots import classify_reason, enclose_event
+
+if TYPE_CHECKING:
+    from rx_honeybee.client.session import Session
+
+__all__ = ["OkResult", "PendingPublish", "Publishes"]
+
+
+class OkResult(NamedTuple):
+    """A relay's answer to a published event (NIP-01 ``OK``)."""
+
+    event_id: str  # the event published
+    accepted: bool  # stored (or already had it)
+    message: str  # the relay's full text
+    prefix: str  # machine-readable prefix ("duplicate", "invalid", ...) or ""
+
+
+Waiter = tuple[Callable[[OkResult], None], Callable[[Exception], None]]
+
+
+class PendingPublish(Pending):
+    """One event waiting for its OK; several callers may wait for the same event."""
+
+    __slots__ = ("envelope", "event_id", "waiters")
+
+    def __init__(self, event_id: str, envelope: str, waiter: Waiter) -> None:
+        super().__init__()
+        self.event_id = event_id  # what the OK names
+        self.envelope = envelope  # the EVENT, encoded once
+        self.waiters = [waiter]  # (on_result, on_error) of each caller
+
+
+class Publishes:
+    """The pending publishes of one session, by event id."""
+
+    __slots__ = ("pending", "session")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session  # sends, retries
+        self.pending: dict[str, PendingPublish] = {}  # events waiting for OK, by id
+
+    def start(
+        self,
+        event_id: str,
+        event: Mapping[str, Any],
+        on_result: Callable[[OkResult], None],
+        on_error: Callable[[Exception], None],
+    ) -> Callable[[], None]:
+        """Send EVENT (once for concurrent publishes of one event); return a detach function.
+
+        Raises:
+            HoneybeeError: the connection refused the envelope (nothing is left pending).
+        """
+        waiter = (on_result, on_error)
+        pub = self.pending.get(event_id)
+        if pub is None:
+            pub = PendingPublish(event_id, enclose_event(event), waiter)
+            self.pending[event_id] = pub
+            try:
+                self.session.send(pub.envelope, pub)
+            except Exception:
+                self._drop(pub)
+                raise
+        else:
+            pub.waiters.append(waiter)
+
+        def detach() -> None:
+            if waiter in pub.waiters:
+                pub.waiters.remove(waiter)
+            if not pub.waiters:
+                self._drop(pub)
+
+        return detach
+
+    def _drop(self, pub: PendingPublish) -> None:
+        pub.end()
+        if self.pending.get(pub.event_id) is pub:
+            del self.pending[pub.event_id]
+
+    def resend(self, pub: PendingPublish) -> None:
+        """Send the EVENT again."""
+        self.session.send(pub.envelope, pub)
+
+    def on_ok(self, event_id: str, accepted: bool, message: str) -> None:
+        pub = self.pending.get(event_id)
+        session = self.session
+        if pub is None:  # late, unasked, or unmatchable (some relays send an empty id)
+            verdict = "accepted" if accepted else "refused"
+            session.conn.report(
+                UnexpectedOk(f"OK for no pending event {event_id!r} ({verdict}): {message}")
+            )
+            return
+        prefix, _ = classify_reason(message)
+        if accepted:
+            session.retry.succeeded()
+        else:
+            decision = session.retry.refused(pub, prefix, session.can_authenticate())
+            if decision is Refusal.AUTHENTICATE:
+                session.authenticate(lambda: self.resend(pub), lambda exc: self.fail(pub, exc))
+                return
+            if decision is Refusal.RETRY_LATER:
+                session.retry_later(pub, lambda: self.resend(pub), lambda e: self.fail(pub, e))
+                return
+        self._drop(pub)
+        result = OkResult(event_id, accepted, message, prefix)
+        for on_result, _ in list(pub.waiters):
+            on_result(result)
+
+    def fail(self, pub: PendingPublish, error: Exception) -> None:
+        """End ``pub`` with ``error`` for every waiter."""
+        if pub.phase is not Phase.ENDED:
+            self._drop(pub)
+            for _, on_error in list(pub.waiters):
+                on_error(error)
+
+    def restore(self, generation: int) -> None:
+        """Resend what an older socket took and nobody answered."""
+        for pub in list(self.pending.values()):
+            if pub.stale(generation):
+                try:
+                    self.resend(pub)
+                except Exception as exc:  # the connection ended meanwhile, or its queue is full
+                    self.fail(pub, exc)
+
+    def end_all(self, error: Exception) -> None:
+        """The connection ended: fail every publish still waiting."""
+        for pub in list(self.pending.values()):
+            self.fail(pub, error)

@@ -1,0 +1,224 @@
+"""The initiator's memory of one connection: what it asked for and what it is still owed.
+
+The seed's subscription registry, grown into what users of nostr-tools, NDK and go-nostr
+miss: after every reconnect the live subscriptions are sent again (resumed, in the
+registry's order) and events already delivered are not delivered twice; publishes still
+waiting for their OK are sent again instead of failing; ``auth-required:`` runs the user's
+AUTH hook and retries once; ``rate-limited:`` delays the retry and slows every further
+retry on this connection. All timers run on the connection's scheduler.
+
+A session belongs to its connection (``conn.session``) and is freed with it; there is no
+module-level registry. Its settings are fixed when it is made: make one explicitly,
+``Session(conn, config, registry=..., auth=...)``, before the first ``request``/``publish``
+(which otherwise make a default one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import Any
+
+from reactivex import abc
+
+from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.client.publishes import OkResult, Publishes
+from rx_honeybee.client.registry import Registry
+from rx_honeybee.client.retry import Pending, Phase, RetryPolicy, SessionConfig
+from rx_honeybee.client.subscriptions import Subscriptions
+from rx_honeybee.connection import Connection
+from rx_honeybee.errors import HoneybeeError, InvalidState
+from rx_honeybee.interfaces import SubscriptionRegistry
+from rx_honeybee.roles import Role, require_role
+from rx_roots import (
+    ConnectionStatus,
+    RootsError,
+    enclose_auth_response,
+    find_auth_challenge,
+    find_closed,
+    find_eose,
+    find_ok,
+)
+
+__all__ = ["AuthHook", "OkResult", "Session", "SessionConfig"]
+
+AuthHook = Callable[[str, str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
+"""``hook(challenge, relay_url)`` returns a signed kind-22242 event (or an awaitable of it)."""
+
+
+class Session:
+    """Tracks one initiator connection's subscriptions and unanswered publishes.
+
+    Args:
+        conn: the connection; it holds the session (``conn.session``) from now on.
+        config: how to resume and retry (``SessionConfig()``).
+        registry: what is restored after a reconnect, and in which order (oldest first).
+        auth: the NIP-42 hook answering ``auth-required:``; none by default.
+
+    Raises:
+        RoleError: ``conn`` is a responder.
+        InvalidState: ``conn`` has a session already (its settings are fixed).
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        config: SessionConfig | None = None,
+        *,
+        registry: SubscriptionRegistry | None = None,
+        auth: AuthHook | None = None,
+    ) -> None:
+        require_role(conn.role, Role.INITIATOR, "a session")
+        if conn.session is not None:
+            raise InvalidState(
+                f"{conn.url} has a session already; its settings are fixed: make the "
+                "Session before the first request() or publish()"
+            )
+        self.conn = conn  # the connection served
+        self.config = config if config is not None else SessionConfig()  # resume/retry knobs
+        self.registry: SubscriptionRegistry = registry if registry is not None else Registry()
+        self.auth = auth  # signs AUTH events, when set
+        self.retry = RetryPolicy(self.config)  # the one retry policy
+        self.subscriptions = Subscriptions(self)  # live REQs
+        self.publishes = Publishes(self)  # EVENTs waiting for OK
+        self.challenge: str | None = None  # latest NIP-42 challenge from the relay
+        self._tasks: set[asyncio.Task[Any]] = set()  # running auth hooks
+        ch = conn.channels()
+        ch["EVENT"].subscribe(self.subscriptions.on_event)
+        ch["EOSE"].subscribe(self._reading(find_eose, self.subscriptions.on_eose))
+        ch["CLOSED"].subscribe(self._reading(find_closed, self.subscriptions.on_closed))
+        ch["OK"].subscribe(self._reading(find_ok, self.publishes.on_ok))
+        ch["AUTH"].subscribe(self._on_auth)
+        conn.opened.subscribe(lambda _: self._restore())
+        conn.state.subscribe(self._on_state)
+        conn.session = self
+
+    @classmethod
+    def of(cls, conn: Connection) -> Session:
+        """The connection's session, made with default settings on first use."""
+        session = conn.session
+        return session if session is not None else cls(conn)
+
+    def _reading(
+        self, find: Callable[[str], Any], handle: Callable[..., None]
+    ) -> Callable[[str], None]:
+        """Parse each envelope with ``find`` and pass its fields to ``handle``.
+
+        A malformed envelope is reported on the connection's ``errors`` and skipped.
+        """
+
+        def on_envelope(envelope: str) -> None:
+            try:
+                fields = find(envelope)
+            except RootsError as err:
+                self.conn.report(err)
+                return
+            if isinstance(fields, tuple):
+                handle(*fields)
+            else:
+                handle(fields)
+
+        return on_envelope
+
+    # -- what subscriptions and publishes use --------------------------------------------
+
+    @property
+    def scheduler(self) -> abc.SchedulerBase:
+        """The connection's time source."""
+        return resolve_scheduler(self.conn.scheduler, None, "the initiator session")
+
+    def send(self, envelope: str, item: Pending) -> None:
+        """Queue ``envelope`` for ``item``; the write is confirmed to it by callback."""
+        item.sends += 1
+        item.phase = Phase.QUEUED
+        self.conn.send(envelope, on_written=partial(item.confirm, item.sends))
+
+    def send_quietly(self, envelope: str) -> None:
+        """Queue a CLOSE or AUTH no one waits for; a refusal is reported, not raised."""
+        if self.conn.status in (ConnectionStatus.CLOSED, ConnectionStatus.ERROR):
+            return
+        try:
+            self.conn.send(envelope)
+        except HoneybeeError as exc:
+            self.conn.report(exc)
+
+    def retry_later(
+        self, item: Pending, action: Callable[[], None], fail: Callable[[Exception], None]
+    ) -> None:
+        """Run ``action`` after the policy's delay; ``fail`` if the connection refuses it."""
+
+        def fire(_s: Any, _st: Any) -> None:
+            item.timer = None
+            if item.phase is not Phase.RETRY_WAIT:
+                return
+            try:
+                action()
+            except HoneybeeError as exc:  # the connection ended meanwhile
+                fail(exc)
+
+        item.timer = self.scheduler.schedule_relative(self.retry.next_delay(), fire)
+
+    def can_authenticate(self) -> bool:
+        """Whether an AUTH hook and a challenge are there to answer ``auth-required:``."""
+        return self.auth is not None and self.challenge is not None
+
+    def authenticate(self, retry: Callable[[], None], fail: Callable[[Exception], None]) -> None:
+        """Run the hook, send AUTH, then ``retry``; a failing hook calls ``fail``."""
+        assert self.auth is not None and self.challenge is not None
+        try:
+            signed = self.auth(self.challenge, self.conn.url)
+        except Exception as exc:
+            fail(exc)
+            return
+        if not inspect.isawaitable(signed):
+            self._answer(signed, retry, fail)
+            return
+
+        async def wait() -> None:
+            try:
+                event = await signed
+            except Exception as exc:
+                fail(exc)
+                return
+            self._answer(event, retry, fail)
+
+        task = asyncio.get_running_loop().create_task(wait())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _answer(
+        self,
+        event: Mapping[str, Any],
+        retry: Callable[[], None],
+        fail: Callable[[Exception], None],
+    ) -> None:
+        try:
+            self.conn.send(enclose_auth_response(event))
+            retry()
+        except (HoneybeeError, RootsError) as exc:
+            fail(exc)
+
+    # -- the socket's life ---------------------------------------------------------------
+
+    def _on_auth(self, envelope: str) -> None:
+        try:
+            self.challenge = find_auth_challenge(envelope)
+        except RootsError:
+            pass  # an AUTH with an event is a client's message; not ours to read
+
+    def _restore(self) -> None:
+        """A socket came up: resend what a previous socket took and never answered."""
+        generation = self.conn.generation
+        self.subscriptions.restore(generation)
+        self.publishes.restore(generation)
+
+    def _on_state(self, status: ConnectionStatus) -> None:
+        if status not in (ConnectionStatus.CLOSED, ConnectionStatus.ERROR):
+            return
+        for task in self._tasks:
+            task.cancel()
+        ended = InvalidState(f"the connection is {status.name}")
+        self.subscriptions.end_all(None if status is ConnectionStatus.CLOSED else ended)
+        self.publishes.end_all(ended)

@@ -1,0 +1,84 @@
+"""Where rx_mana (or a user) plugs into honeybee: small protocols, each with a default here.
+
+Each is accepted by a constructor argument and replaces one default whole:
+
+- :class:`OutgoingQueue` — ``Connection(url, config, write_queue=...)``; the default is
+  :class:`~rx_honeybee.write_queue.WriteQueue` (bounded, FIFO, optional rate limit).
+- :data:`Notifier` — ``Connection(url, config, reconnect=...)``; the default is
+  ``backoff_notifier(config.reconnect, scheduler)`` inside ``retry_when``.
+- :class:`SubscriptionRegistry` — ``Session(conn, registry=...)``; the default keeps
+  subscriptions in the order they were made (:class:`~rx_honeybee.client.registry.Registry`).
+- :class:`ConnectionFactory` — ``Pool(urls, config, connection_factory=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from reactivex import Observable, abc
+
+from rx_honeybee.config import ConnectionConfig
+from rx_honeybee.socket import Link
+
+if TYPE_CHECKING:
+    from rx_honeybee.connection import Connection
+
+__all__ = ["ConnectionFactory", "Notifier", "OutgoingQueue", "SubscriptionRegistry"]
+
+Notifier = Callable[[Observable[Exception]], Observable[Any]]
+"""``retry_when``'s notifier: gets the socket failures, emits to dial again, errors to give up."""
+
+
+class OutgoingQueue(Protocol):
+    """The queue between ``Connection.send`` and the socket; one writer task per socket."""
+
+    def start(self, scheduler: abc.SchedulerBase) -> None:
+        """Wire time-based parts (rate limits, batching) on ``scheduler``; once, at connect."""
+
+    def put(self, envelope: str, priority: int | None = None) -> None:
+        """Accept ``envelope`` (``priority`` None: the queue decides).
+
+        Raises ``EnvelopeTooLarge``, ``QueueFull`` or ``InvalidState``; never drops silently.
+        """
+
+    async def run(self, link: Link, on_sent: Callable[[str], None]) -> None:
+        """Write to ``link`` until cancelled or a write fails (then raise, keeping the
+        envelope for the next socket); call ``on_sent`` with each envelope written, the
+        same object that was put."""
+
+    async def drained(self) -> None:
+        """Return once nothing accepted is left unwritten."""
+
+    def close(self) -> int:
+        """Refuse further puts, drop what is left and return how many were unsent."""
+
+    def __len__(self) -> int:
+        """Envelopes accepted and not yet written."""
+
+
+class SubscriptionRegistry(Protocol):
+    """What a session restores after a reconnect, and in which order."""
+
+    def add(self, sub_id: str, filters: Sequence[Mapping[str, Any]], priority: int = 0) -> None:
+        """A subscription started (a registry keeps a priority the user set before)."""
+
+    def remove(self, sub_id: str) -> None:
+        """A subscription ended."""
+
+    def record_activity(
+        self, sub_id: str, events: int = 1, response_time: float | None = None
+    ) -> None:
+        """``events`` arrived for ``sub_id`` (``response_time``: REQ to EOSE, seconds)."""
+
+    def restore_order(self) -> list[str]:
+        """The live subscription ids, in the order to send them again after a reconnect."""
+
+
+class ConnectionFactory(Protocol):
+    """Builds a pool's connection to one relay."""
+
+    def __call__(
+        self, url: str, config: ConnectionConfig, *, scheduler: abc.SchedulerBase | None
+    ) -> Connection:
+        """Return a (not yet connected) ``Connection`` to ``url``."""

@@ -1,0 +1,450 @@
+"""An in-memory NIP-01 relay on the responder API: ``rxnostr relay``, the demo, tests.
+
+Built only on :func:`rx_honeybee.serve`, ``server.connections``, each client
+``Connection``'s ``messages`` and the :mod:`rx_honeybee.responder` functions. It answers
+(https://github.com/nostr-protocol/nips/blob/master/01.md):
+
+- ``REQ``: the stored events matching any filter (newest first, each once, ``limit`` per
+  filter clamped to ``max_limit``), then ``EOSE``, then matching live events until
+  ``CLOSE``. A reused sub id replaces the old subscription. ``CLOSED`` with a prefix when
+  the REQ is refused: ``invalid:`` (sub id not 1-64 characters, too many filters, a bad
+  filter), ``rate-limited:`` (more than ``max_subscriptions`` on this client),
+  ``auth-required:``. A refused REQ also ends an old subscription of that id.
+- ``EVENT``: ``OK true ""`` when stored (or ephemeral: delivered, not stored);
+  ``OK true "duplicate: already have this event"``; ``OK true "duplicate: have a newer
+  version of this event"`` for a replaceable or addressable event older than the stored
+  one (the relay holds a superseding version, so nothing is lost and the client must not
+  retry; it is neither stored nor delivered); ``OK false "invalid: ..."`` for a
+  malformed event or one ``verify`` rejects (a ``NOTICE`` when not even an id can be
+  read); ``OK false "auth-required: ..."``.
+- ``AUTH`` (NIP-42): a kind-22242 event with the ``challenge`` this client was sent and a
+  ``relay`` tag naming this relay, ``created_at`` within 10 minutes, passing ``verify``
+  when given: ``OK true`` and the client is authenticated as its pubkey.
+- anything else: a ``NOTICE`` (``invalid:`` for what cannot be parsed, ``unsupported:``
+  for unknown labels); the connection stays up.
+
+Plain HTTP on the same port with ``Accept: application/nostr+json`` gets the NIP-11
+document. :class:`~rx_honeybee.relay.hooks.RelayHooks` are where fault injection
+(:mod:`rx_honeybee.testing`) steps in; by default the relay simply follows NIP-01.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, ClassVar
+
+from reactivex import abc
+
+from rx_honeybee.config import ConnectionConfig, InboundLimit
+from rx_honeybee.connection import Connection
+from rx_honeybee.errors import HoneybeeError, QueueFull
+from rx_honeybee.relay import responder
+from rx_honeybee.relay.auth import auth_problem
+from rx_honeybee.relay.hooks import RelayHooks, Silence
+from rx_honeybee.relay.info import MAX_SUB_ID, default_info
+from rx_honeybee.relay.store import EventStore, Outcome
+from rx_honeybee.tasks import TaskSet
+from rx_honeybee.transport.server import Server, serve
+from rx_roots import (
+    Filter,
+    InvalidEvent,
+    InvalidFilter,
+    RootsError,
+    check_event,
+    check_filter,
+    find_auth_response,
+    find_close,
+    find_event,
+    find_req,
+    get_label,
+    matches_any,
+    readable_id,
+)
+
+__all__ = ["DEFAULT_LIMIT", "Relay", "Verifier"]
+
+Verifier = Callable[[Mapping[str, Any]], bool]
+"""``verify(event)``: True when the event's id and signature are right."""
+
+DEFAULT_LIMIT = InboundLimit(messages_per_sec=1000.0, burst=5000, max_dropped=1000)
+"""The relay's inbound token bucket per client unless ``limit=`` says otherwise."""
+
+_OK_MESSAGES = {
+    Outcome.STORED: "",
+    Outcome.EPHEMERAL: "",
+    Outcome.DUPLICATE: "duplicate: already have this event",
+    Outcome.SUPERSEDED: "duplicate: have a newer version of this event",
+}
+
+
+@dataclass(eq=False)
+class _Client:
+    """What the relay knows about one connected client."""
+
+    conn: Connection
+    subs: dict[str, list[Filter]] = field(default_factory=dict)  # sub id → filters
+    challenge: str | None = None  # the NIP-42 challenge expected back
+    pubkeys: set[str] = field(default_factory=set)  # authenticated as (NIP-42)
+    dropped: bool = False  # its socket is being closed: ignore it from now on
+
+
+class Relay:
+    """An in-memory NIP-01 relay; ``async with Relay() as relay`` listens on ``relay.url``.
+
+    ``await relay.stop()`` disconnects every client and stops listening;
+    ``await relay.start()`` listens again on the same port with the same events (a
+    restart, as clients see it).
+
+    Example:
+        >>> async with Relay() as relay, Connection(relay.url) as conn:
+        ...     publish(conn, event).subscribe(print)
+
+    Args:
+        host: interface to listen on.
+        port: 0 for a free port (``relay.port`` once started).
+        verify: checks an event's id and signature; unchecked when None.
+        auth: NIP-42: send a challenge on connect and refuse REQ and EVENT until the
+            client has authenticated.
+        max_subscriptions: open subscriptions per client.
+        max_filters: filters per REQ.
+        max_limit: clamp of every filter's ``limit`` (also with no ``limit``).
+        max_events: store cap; the oldest events are evicted beyond it.
+        info: the NIP-11 document; :func:`default_info` when None.
+        limit: per-client inbound token bucket; :data:`DEFAULT_LIMIT` when None, roomier
+            than ``serve()``'s own default so bulk publishing works in development.
+        config: each client connection's configuration. By default its write queue
+            holds the largest answer to one REQ (``max_filters * max_limit`` events and
+            more); a client whose queue fills up (a slow reader) is disconnected.
+
+    Raises:
+        ValueError: a ``max_*`` below 1.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        verify: Verifier | None = None,
+        auth: bool = False,
+        max_subscriptions: int = 100,
+        max_filters: int = 20,
+        max_limit: int = 5000,
+        max_events: int = 100_000,
+        info: Mapping[str, Any] | None = None,
+        limit: InboundLimit | None = None,
+        config: ConnectionConfig | None = None,
+    ) -> None:
+        for name, value in (
+            ("max_subscriptions", max_subscriptions),
+            ("max_filters", max_filters),
+            ("max_limit", max_limit),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        self.host = host  # interface
+        self.verify = verify  # id/signature check, or None
+        self.auth = auth  # NIP-42 required
+        self.max_subscriptions = max_subscriptions  # per client
+        self.max_filters = max_filters  # per REQ
+        self.max_limit = max_limit  # clamp on limit
+        self.store = EventStore(max_events)  # the events; survives restarts
+        self.received_count = 0  # envelopes received in all
+        self._clients: dict[Connection, _Client] = {}  # connected now
+        self._tasks = TaskSet()  # socket closes started by drops
+        self._listening: abc.DisposableBase | None = None  # on server.connections
+        if config is None:  # room for the largest answer to one REQ, and then some
+            config = ConnectionConfig(write_queue_size=max_filters * max_limit + 1000)
+        if info is None:
+            info = default_info(
+                max_subscriptions=max_subscriptions,
+                max_filters=max_filters,
+                max_limit=max_limit,
+                max_message_length=config.max_message_size,
+                auth_required=auth,
+            )
+        if limit is None:
+            limit = DEFAULT_LIMIT
+        self._server: Server = serve(host, port, config, limit=limit, info=info)
+        self.hooks = RelayHooks()  # where fault injection steps in; NIP-01 by default
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port (0 until first started, then the same one across restarts)."""
+        return self._server.port
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port``, in ``normalize_relay_url`` form."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}"
+
+    @property
+    def info(self) -> dict[str, Any] | None:
+        """The NIP-11 document served over HTTP."""
+        return self._server.info
+
+    async def start(self) -> None:
+        """Listen (again, on the same port after a stop).
+
+        Raises:
+            InvalidState: already listening.
+            OSError: the port is taken.
+        """
+        if self._listening is None:
+            self._listening = self._server.connections.subscribe(self._on_client)
+        await self._server.start()
+
+    async def stop(self) -> None:
+        """Disconnect every client and stop listening; the events stay. Idempotent."""
+        await self._server.stop()
+        await self._tasks.drain()
+
+    async def __aenter__(self) -> Relay:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+        if self._listening is not None:
+            self._listening.dispose()
+            self._listening = None
+
+    # -- what tests look at --------------------------------------------------------------
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The stored events, newest first."""
+        return list(self.store)
+
+    @property
+    def clients(self) -> int:
+        """How many clients are connected."""
+        return len(self._clients)
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """The open subscription ids of every client, sorted."""
+        return sorted(sub_id for c in self._clients.values() for sub_id in c.subs)
+
+    def publish(self, event: Mapping[str, Any]) -> tuple[bool, str]:
+        """Take ``event`` as if a client had published it (no auth, no fault scripts).
+
+        It is checked, verified, stored per its kind and delivered to matching live
+        subscriptions.
+
+        Returns:
+            ``(accepted, message)``, as the ``OK`` a client would get.
+        """
+        try:
+            checked = check_event(dict(event))
+        except InvalidEvent as exc:
+            return False, f"invalid: {exc}"
+        return self._accept(checked)
+
+    # -- clients -------------------------------------------------------------------------
+
+    def _on_client(self, conn: Connection) -> None:
+        client = _Client(conn)
+        self._clients[conn] = client
+        conn.messages.subscribe(
+            lambda env: self._on_message(client, env),
+            lambda _: self._leave(client),
+            lambda: self._leave(client),
+        )
+        if not self.hooks.admit(conn):
+            self._drop(conn)
+        elif self.auth:
+            self._send_challenge(conn, secrets.token_hex(16))
+
+    def _leave(self, client: _Client) -> None:
+        self._clients.pop(client.conn, None)
+        self.hooks.left(client.conn)
+
+    def _drop(self, conn: Connection) -> None:
+        """Close a client's socket now, without flushing what is queued for it."""
+        client = self._clients.get(conn)
+        if client is not None and not client.dropped:
+            client.dropped = True
+            self._tasks.spawn(conn.close(flush_timeout=0))
+
+    def _send_challenge(self, conn: Connection, challenge: str) -> None:
+        client = self._clients.get(conn)
+        if client is not None:
+            client.challenge = challenge
+            self._send(client, responder.send_auth_challenge, challenge)
+
+    def _send(self, client: _Client, send: Callable[..., None], *args: Any) -> None:
+        """Queue an answer; a client that cannot keep up (queue full) is dropped."""
+        if client.dropped:
+            return
+        try:
+            send(client.conn, *args)
+        except QueueFull:
+            self._drop(client.conn)
+        except HoneybeeError:
+            pass  # closing: the client is on its way out
+
+    def _notice(self, client: _Client, message: str) -> None:
+        self._send(client, responder.send_notice, message)
+
+    def _closed(self, client: _Client, sub_id: str, message: str) -> None:
+        client.subs.pop(sub_id, None)
+        self._send(client, responder.send_closed, sub_id, message)
+
+    def _ok(self, client: _Client, event_id: str, accepted: bool, message: str = "") -> None:
+        self._send(client, responder.send_ok, event_id, accepted, message)
+
+    # -- envelopes -----------------------------------------------------------------------
+
+    def _replay(self, conn: Connection, env: str) -> None:
+        client = self._clients.get(conn)
+        if client is not None:
+            self._on_message(client, env)
+
+    def _on_message(self, client: _Client, env: str) -> None:
+        if client.dropped or self.hooks.hold(client.conn, env):
+            return
+        self.received_count += 1
+        if self.hooks.arrived(client.conn, env):
+            self._drop(client.conn)
+            return
+        try:
+            label = get_label(env)
+        except RootsError as exc:
+            self._notice(client, f"invalid: {exc}")
+            return
+        handler = self._handlers.get(label)
+        if handler is None:
+            self._notice(client, f"unsupported: {label[:40]!r} messages are not supported")
+            return
+        try:
+            handler(self, client, env)
+        except RootsError as exc:
+            self._notice(client, f"invalid: {exc}")
+        except Exception as exc:  # a bug of ours (or of verify): say so, keep serving
+            client.conn.report(exc)
+            self._notice(client, f"error: {type(exc).__name__}: {exc}")
+
+    def _on_req(self, client: _Client, env: str) -> None:
+        sub_id, raw = find_req(env)
+        if not 1 <= len(sub_id) <= MAX_SUB_ID:
+            self._closed(client, sub_id, f"invalid: subscription id must be 1-{MAX_SUB_ID} chars")
+            return
+        scripted = self.hooks.next_req()
+        if scripted is not None:
+            self._closed(client, sub_id, scripted)
+            return
+        if self.auth and not client.pubkeys:
+            self._closed(client, sub_id, "auth-required: authenticate to subscribe")
+            return
+        if len(raw) > self.max_filters:
+            self._closed(client, sub_id, f"invalid: too many filters (max {self.max_filters})")
+            return
+        try:
+            filters = [check_filter(flt) for flt in raw]
+        except InvalidFilter as exc:
+            self._closed(client, sub_id, f"invalid: {exc}")
+            return
+        if sub_id not in client.subs and len(client.subs) >= self.max_subscriptions:
+            limit = self.max_subscriptions
+            self._closed(client, sub_id, f"rate-limited: too many subscriptions (max {limit})")
+            return
+        client.subs[sub_id] = filters
+        for event in self.store.query(filters, max_limit=self.max_limit):
+            self._send(client, responder.send_event, sub_id, event)
+        self._send(client, responder.send_eose, sub_id)
+
+    def _on_close(self, client: _Client, env: str) -> None:
+        client.subs.pop(find_close(env), None)
+
+    def _on_event(self, client: _Client, env: str) -> None:
+        event = self._checked(client, find_event(env))
+        if event is None:
+            return
+        scripted = self.hooks.next_event()
+        if scripted is Silence.SILENT:
+            return
+        if scripted is not None:
+            self._ok(client, event["id"], *scripted)
+            return
+        if self.auth and not client.pubkeys:
+            self._ok(client, event["id"], False, "auth-required: authenticate to publish")
+            return
+        self._accept(event, client)
+
+    def _on_auth(self, client: _Client, env: str) -> None:
+        event = self._checked(client, find_auth_response(env))
+        if event is None:
+            return
+        problem = self._auth_problem(client, event)
+        if problem:
+            self._ok(client, event["id"], False, f"invalid: {problem}")
+            return
+        client.pubkeys.add(event["pubkey"])
+        self._ok(client, event["id"], True)
+
+    _handlers: ClassVar[dict[str, Callable[[Relay, _Client, str], None]]] = {
+        "REQ": _on_req,
+        "CLOSE": _on_close,
+        "EVENT": _on_event,
+        "AUTH": _on_auth,
+    }
+
+    # -- events --------------------------------------------------------------------------
+
+    def _checked(self, client: _Client, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The event if well formed; otherwise answer OK false (NOTICE without an id)."""
+        try:
+            return check_event(event)
+        except InvalidEvent as exc:
+            event_id = readable_id(event)
+            if event_id is None:
+                self._notice(client, f"invalid: {exc}")
+            else:
+                self._ok(client, event_id, False, f"invalid: {exc}")
+            return None
+
+    def _verified(self, event: Mapping[str, Any]) -> bool:
+        if self.verify is None:
+            return True
+        try:
+            return bool(self.verify(event))
+        except Exception:
+            return False
+
+    def _accept(self, event: dict[str, Any], sender: _Client | None = None) -> tuple[bool, str]:
+        """Verify, store and deliver a checked event; the OK, also sent to ``sender`` first."""
+        if not self._verified(event):
+            accepted, message = False, "invalid: bad event id or signature"
+        else:
+            outcome = self.store.add(event)
+            accepted, message = True, _OK_MESSAGES[outcome]
+        if sender is not None:
+            self._ok(sender, event["id"], accepted, message)
+        if accepted and not message:
+            self._broadcast(event)
+        return accepted, message
+
+    def _broadcast(self, event: dict[str, Any]) -> None:
+        for client in list(self._clients.values()):
+            for sub_id, filters in list(client.subs.items()):
+                if matches_any(filters, event):
+                    self._send(client, responder.send_event, sub_id, event)
+
+    def _auth_problem(self, client: _Client, event: Mapping[str, Any]) -> str:
+        """Why a NIP-42 AUTH event is refused, or ``""``."""
+        if not self._verified(event):
+            return "bad event id or signature"
+        return auth_problem(event, challenge=client.challenge, relay_url=self.url, now=time.time())
