@@ -15,7 +15,7 @@ reconnection notifier are replaceable (:mod:`rx_honeybee.interfaces`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -25,21 +25,19 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from rx_honeybee.channels import ChannelHub
 from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.errors import ConnectionClosed, InvalidState, PongTimeout, WriteFailed
 from rx_honeybee.health import monitor_health
-from rx_honeybee.hot import HotStream
 from rx_honeybee.inbound import inbound_path
 from rx_honeybee.interfaces import Notifier, OutgoingQueue
-from rx_honeybee.metrics import Metrics
 from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
 from rx_honeybee.socket import DialContext, Link, Opened, SocketFactory, SocketItem
-from rx_honeybee.state import LIVE, TERMINAL, Event, StateMachine
+from rx_honeybee.state import LIVE, TERMINAL, Event
+from rx_honeybee.streams import Streams
 from rx_honeybee.tasks import TaskSet
 from rx_honeybee.write_queue import WriteQueue, encoded_size
-from rx_roots import ConnectionStatus, standard_labels
+from rx_roots import ConnectionStatus
 
 if TYPE_CHECKING:
     from rx_honeybee.client.session import Session
@@ -56,7 +54,7 @@ def _default_factory() -> SocketFactory:
     return aiohttp_socket
 
 
-class Connection:
+class Connection(Streams):
     """A Nostr connection with hot ``messages``, ``state`` and ``errors`` streams.
 
     Construction does nothing but set up; ``await connect()`` (or ``async with``) dials,
@@ -76,36 +74,25 @@ class Connection:
     """
 
     __slots__ = (
-        "__weakref__",
         "_attempts",
         "_closing",
         "_confirm",
         "_deliver",
         "_done",
-        "_errors",
         "_factory",
-        "_hub",
-        "_latencies",
         "_link",
-        "_machine",
-        "_messages",
         "_misses",
         "_notifier",
-        "_opened",
         "_queue",
         "_ready",
         "_scheduler",
         "_subscription",
         "_tasks",
         "_writer",
-        "_written",
-        "config",
         "generation",
         "last_pong_at",
-        "metrics",
         "role",
         "session",
-        "url",
     )
 
     def __init__(
@@ -118,23 +105,14 @@ class Connection:
         scheduler: abc.SchedulerBase | None = None,
         socket_factory: SocketFactory | None = None,
     ) -> None:
-        self.url = url  # the peer
+        super().__init__(url, config if config is not None else ConnectionConfig())
         self.role = Role.INITIATOR  # which side of the protocol we are
-        self.config = config if config is not None else ConnectionConfig()  # every knob
-        self.metrics = Metrics()  # counters, bytes, latency; see ``metrics.snapshot()``
         self.session: Session | None = None  # the initiator session, once one is made
         self.generation = 0  # sockets opened so far; the current one's number when CONNECTED
         self.last_pong_at: datetime | None = None  # scheduler time of the latest pong
         self._scheduler = scheduler  # time source; resolved at connect()
         self._factory = socket_factory  # socket Observable factory; aiohttp by default
         self._notifier = reconnect  # retry_when notifier; backoff by default
-        self._machine = StateMachine(self._report)  # status and its replaying stream
-        self._errors: HotStream[Exception] = HotStream()  # faults; a faulty observer is logged
-        self._messages: HotStream[str] = HotStream(self._report)  # inbound envelopes
-        self._opened: HotStream[Link] | None = None  # each socket that came up, on demand
-        self._written: HotStream[str] | None = None  # envelopes a socket took, on demand
-        self._latencies: HotStream[float] | None = None  # pong round trips, on demand
-        self._hub: ChannelHub | None = None  # per-label streams, once ``channels()`` is used
         self._confirm: dict[int, tuple[str, OnWritten]] | None = None  # send(on_written=)
         self._queue = write_queue if write_queue is not None else self._default_queue()
         self._tasks = TaskSet()  # reader, writer and ping tasks, drained by close()
@@ -153,59 +131,10 @@ class Connection:
         limiter = rate_limit(rl.messages_per_sec, rl.burst, self._scheduler) if rl.enabled else None
         return WriteQueue(self.config.write_queue_size, self.config.max_message_size, limiter)
 
-    # -- streams and status --------------------------------------------------------------
-
-    @property
-    def messages(self) -> Observable[str]:
-        """Every inbound envelope; completes only when the connection ends for good."""
-        return self._messages
-
-    @property
-    def state(self) -> Observable[ConnectionStatus]:
-        """Every status change; a new subscriber first gets the current status."""
-        return self._machine.stream
-
-    @property
-    def errors(self) -> Observable[Exception]:
-        """Transport, protocol and subscriber faults; the connection goes on after most."""
-        return self._errors
-
-    @property
-    def opened(self) -> Observable[Link]:
-        """Each socket that came up (the first and every reconnection): restore state here."""
-        if self._opened is None:
-            self._opened = self._lazy_stream()
-        return self._opened
-
-    @property
-    def written(self) -> Observable[str]:
-        """Each envelope once a socket accepted it (written on socket ``generation``)."""
-        if self._written is None:
-            self._written = self._lazy_stream()
-        return self._written
-
-    @property
-    def latencies(self) -> Observable[float]:
-        """Each ping/pong round trip, in seconds (health monitoring must be enabled)."""
-        if self._latencies is None:
-            self._latencies = self._lazy_stream()
-        return self._latencies
-
-    def _lazy_stream(self) -> HotStream[Any]:
-        stream: HotStream[Any] = HotStream(self._report)
-        if self._messages.is_stopped:
-            stream.on_completed()
-        return stream
-
     @property
     def scheduler(self) -> abc.SchedulerBase | None:
         """The time source: the one given, or the asyncio one chosen at ``connect()``."""
         return self._scheduler
-
-    @property
-    def status(self) -> ConnectionStatus:
-        """The current status."""
-        return self._machine.status
 
     @property
     def link(self) -> Link | None:
@@ -216,24 +145,6 @@ class Connection:
     def is_healthy(self) -> bool:
         """CONNECTED, and no pong of the current socket is overdue."""
         return self._machine.status is S.CONNECTED and self._misses == 0
-
-    def channels(self, labels: Iterable[str] | None = None) -> dict[str, Observable[str]]:
-        """One hot stream per envelope label: the eight standard ones plus ``labels``.
-
-        Fed straight from the reader (no extra subscription per envelope); unreadable
-        labels and channel subscribers' faults go to ``errors``. Every call shares one
-        dispatcher; channels complete with ``messages``.
-        """
-        if self._hub is None:
-            self._hub = ChannelHub(on_error=self._report)
-            if self._messages.is_stopped:
-                self._hub.complete()
-        wanted = standard_labels() | frozenset(labels or ())
-        return self._hub.add(wanted)  # type: ignore[return-value]
-
-    def report(self, error: Exception) -> None:
-        """Publish ``error`` on ``errors`` (and count it)."""
-        self._report(error)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -550,15 +461,4 @@ class Connection:
         self._confirm = None
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
-        self._messages.on_completed()
-        if self._hub is not None:
-            self._hub.complete()
-        for stream in (self._opened, self._written, self._latencies):
-            if stream is not None:
-                stream.on_completed()
-        self._errors.on_completed()
-
-    def _report(self, error: Exception) -> None:
-        if self.config.metrics_enabled:
-            self.metrics.record_error()
-        self._errors.on_next(error)
+        super()._end_streams()

@@ -1,0 +1,134 @@
+"""What a connection shows: its hot streams, its status, its per-label channels, its faults.
+
+The base of :class:`~rx_honeybee.connection.Connection`, kept apart from the socket's life.
+The rarely used streams (``opened``, ``written``, ``latencies``) are made on first use, so
+an idle connection costs little; every stream ends when the connection does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from reactivex import Observable
+
+from rx_honeybee.channels import ChannelHub
+from rx_honeybee.config import ConnectionConfig
+from rx_honeybee.hot import HotStream
+from rx_honeybee.metrics import Metrics
+from rx_honeybee.socket import Link
+from rx_honeybee.state import StateMachine
+from rx_roots import ConnectionStatus, standard_labels
+
+__all__ = ["Streams"]
+
+
+class Streams:
+    """Hot ``messages``, ``state`` and ``errors``, plus ``opened``/``written``/``latencies``."""
+
+    __slots__ = (
+        "__weakref__",
+        "_errors",
+        "_hub",
+        "_latencies",
+        "_machine",
+        "_messages",
+        "_opened",
+        "_written",
+        "config",
+        "metrics",
+        "url",
+    )
+
+    def __init__(self, url: str, config: ConnectionConfig) -> None:
+        self.url = url  # the peer
+        self.config = config  # every knob
+        self.metrics = Metrics()  # counters, bytes, latency; see ``metrics.snapshot()``
+        self._machine = StateMachine(self._report)  # status and its replaying stream
+        self._errors: HotStream[Exception] = HotStream()  # faults; a faulty observer is logged
+        self._messages: HotStream[str] = HotStream(self._report)  # inbound envelopes
+        self._opened: HotStream[Link] | None = None  # each socket that came up, on demand
+        self._written: HotStream[str] | None = None  # envelopes a socket took, on demand
+        self._latencies: HotStream[float] | None = None  # pong round trips, on demand
+        self._hub: ChannelHub | None = None  # per-label streams, once ``channels()`` is used
+
+    # -- streams and status --------------------------------------------------------------
+
+    @property
+    def messages(self) -> Observable[str]:
+        """Every inbound envelope; completes only when the connection ends for good."""
+        return self._messages
+
+    @property
+    def state(self) -> Observable[ConnectionStatus]:
+        """Every status change; a new subscriber first gets the current status."""
+        return self._machine.stream
+
+    @property
+    def errors(self) -> Observable[Exception]:
+        """Transport, protocol and subscriber faults; the connection goes on after most."""
+        return self._errors
+
+    @property
+    def opened(self) -> Observable[Link]:
+        """Each socket that came up (the first and every reconnection): restore state here."""
+        if self._opened is None:
+            self._opened = self._lazy_stream()
+        return self._opened
+
+    @property
+    def written(self) -> Observable[str]:
+        """Each envelope once a socket accepted it (written on socket ``generation``)."""
+        if self._written is None:
+            self._written = self._lazy_stream()
+        return self._written
+
+    @property
+    def latencies(self) -> Observable[float]:
+        """Each ping/pong round trip, in seconds (health monitoring must be enabled)."""
+        if self._latencies is None:
+            self._latencies = self._lazy_stream()
+        return self._latencies
+
+    def _lazy_stream(self) -> HotStream[Any]:
+        stream: HotStream[Any] = HotStream(self._report)
+        if self._messages.is_stopped:
+            stream.on_completed()
+        return stream
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The current status."""
+        return self._machine.status
+
+    def channels(self, labels: Iterable[str] | None = None) -> dict[str, Observable[str]]:
+        """One hot stream per envelope label: the eight standard ones plus ``labels``.
+
+        Fed straight from the reader (no extra subscription per envelope); unreadable
+        labels and channel subscribers' faults go to ``errors``. Every call shares one
+        dispatcher; channels complete with ``messages``.
+        """
+        if self._hub is None:
+            self._hub = ChannelHub(on_error=self._report)
+            if self._messages.is_stopped:
+                self._hub.complete()
+        wanted = standard_labels() | frozenset(labels or ())
+        return self._hub.add(wanted)  # type: ignore[return-value]
+
+    def report(self, error: Exception) -> None:
+        """Publish ``error`` on ``errors`` (and count it)."""
+        self._report(error)
+
+    def _end_streams(self) -> None:
+        self._messages.on_completed()
+        if self._hub is not None:
+            self._hub.complete()
+        for stream in (self._opened, self._written, self._latencies):
+            if stream is not None:
+                stream.on_completed()
+        self._errors.on_completed()
+
+    def _report(self, error: Exception) -> None:
+        if self.config.metrics_enabled:
+            self.metrics.record_error()
+        self._errors.on_next(error)
