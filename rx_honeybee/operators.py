@@ -42,7 +42,7 @@ def retry_when(
 
         source:    -a-#                  cold: every attempt starts over
         errors:    ---x----x----x
-        notifier:  -----0----0----0      errors.pipe(ops.delay(2.0))
+        notifier:  -----0----0----0      errors.pipe(ops.delay(2.0, scheduler))
         output:    -a----a----a----a
 
     At subscription the operator calls ``notifier(errors)`` once and subscribes to what it
@@ -60,7 +60,8 @@ def retry_when(
     notifier's subscription, cancelling a backoff delay in progress.
 
     Example:
-        >>> source.pipe(retry_when(lambda errors: errors.pipe(ops.delay(2.0))))
+        >>> # pass the scheduler: without one, ``delay`` runs on a background thread
+        >>> source.pipe(retry_when(lambda errors: errors.pipe(ops.delay(2.0, scheduler))))
 
     Args:
         notifier: receives the Observable of source errors and returns an Observable whose

@@ -18,7 +18,7 @@ from reactivex.disposable import Disposable
 from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.errors import ConnectionClosed
 from rx_honeybee.socket import DialContext, Opened, SocketFactory, SocketItem
-from rx_honeybee.transport.frames import AiohttpLink, read_frames
+from rx_honeybee.transport.frames import AiohttpLink, read_frames, set_compression_level
 from rx_roots import enclose_notice
 
 __all__ = ["accepted_socket"]
@@ -62,6 +62,8 @@ def accepted_socket(
         def subscribe(
             observer: abc.ObserverBase[SocketItem], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
+            if config.compression.enabled:
+                set_compression_level(ws, config.compression.level)
             task = context.tasks.spawn(_read_client(ws, url, observer, context, limit, gate))
 
             def dispose() -> None:

@@ -16,7 +16,7 @@ from reactivex.disposable import Disposable
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.errors import ConnectionClosed, ConnectionFailed, ConnectionTimeout
 from rx_honeybee.socket import DO_NOT_RECONNECT, DialContext, Opened, SocketItem
-from rx_honeybee.transport.frames import AiohttpLink, read_frames
+from rx_honeybee.transport.frames import AiohttpLink, read_frames, set_compression_level
 
 __all__ = ["aiohttp_socket", "classify_dial_error"]
 
@@ -79,6 +79,8 @@ async def _run(
         except (TimeoutError, OSError, aiohttp.ClientError, ValueError) as exc:
             observer.on_error(classify_dial_error(url, exc))
             return
+        if config.compression.enabled:
+            set_compression_level(ws, config.compression.level)
         observer.on_next(Opened(AiohttpLink(ws, context.tasks)))
         try:
             error = await read_frames(ws, observer, context.deliver)

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from aiohttp.compression_utils import ZLibCompressor
 from reactivex import abc
 
 from rx_honeybee.socket import Pong, SocketItem
 from rx_honeybee.tasks import TaskSet
 
-__all__ = ["AiohttpLink", "read_frames"]
+__all__ = ["AiohttpLink", "read_frames", "set_compression_level"]
+
+_SYNC_CHUNK = 16 * 1024  # aiohttp compresses frames up to this size on the loop itself
 
 
 class AiohttpLink:
@@ -75,3 +78,21 @@ async def read_frames(
             return exc
         else:  # CLOSE, CLOSING, CLOSED
             return None
+
+
+def set_compression_level(ws: Any, level: int) -> bool:
+    """Make permessage-deflate compress at ``level`` (0-9) on this socket, if negotiated.
+
+    aiohttp always compresses at level 1 (``Z_BEST_SPEED``) and has no setting for it, so
+    the writer's compressor is replaced by one at ``level`` (same window bits; aiohttp
+    flushes it per message as before). Returns False, changing nothing, when deflate was
+    not negotiated or the writer is not the one this was written against.
+    """
+    writer = getattr(ws, "_writer", None)
+    wbits = getattr(writer, "compress", 0)
+    if not wbits or not hasattr(writer, "_compressobj"):
+        return False
+    writer._compressobj = ZLibCompressor(  # type: ignore[union-attr]
+        level=level, wbits=-wbits, max_sync_chunk_size=_SYNC_CHUNK
+    )
+    return True
