@@ -15,7 +15,7 @@ reconnection notifier are replaceable (:mod:`rx_honeybee.interfaces`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -29,10 +29,11 @@ from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.errors import ConnectionClosed, InvalidState, PongTimeout, WriteFailed
 from rx_honeybee.health import monitor_health
 from rx_honeybee.inbound import inbound_path
+from rx_honeybee.inbox import Inbox
 from rx_honeybee.interfaces import Notifier, OutgoingQueue
 from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
-from rx_honeybee.socket import DialContext, Link, Opened, SocketFactory, SocketItem
+from rx_honeybee.socket import DialContext, Gate, Link, Opened, SocketFactory, SocketItem
 from rx_honeybee.state import LIVE, TERMINAL, Event
 from rx_honeybee.streams import Streams
 from rx_honeybee.tasks import TaskSet
@@ -80,6 +81,8 @@ class Connection(Streams):
         "_deliver",
         "_done",
         "_factory",
+        "_gate",
+        "_holds",
         "_link",
         "_misses",
         "_notifier",
@@ -124,6 +127,8 @@ class Connection(Streams):
         self._done: asyncio.Future[None] | None = None  # wait_closed(), created on demand
         self._attempts = 0  # sockets subscribed (dialled) so far
         self._misses = 0  # consecutive missed pongs on the current socket
+        self._gate = Gate()  # shut while an inbox is full: the socket is not read
+        self._holds: set[object] | None = None  # the full inboxes holding the gate shut
         self._deliver = inbound_path(self)  # the per-envelope path, handed to the socket
 
     def _default_queue(self) -> WriteQueue:
@@ -289,6 +294,31 @@ class Connection(Streams):
         """Envelopes accepted by ``send`` and not yet written."""
         return len(self._queue)
 
+    # -- bounded reading -----------------------------------------------------------------
+
+    def inbox(self, labels: Iterable[str] | None = None, *, max_buffer: int = 10_000) -> Inbox:
+        """Every inbound envelope (or those with ``labels``) as a bounded async iterator.
+
+        When ``max_buffer`` envelopes wait, the socket is not read (TCP back-pressure on
+        the peer) and ``ChannelFull`` is reported once for the episode; nothing is dropped.
+        ``async for envelope in conn.inbox(): ...``; ``await inbox.aclose()`` to stop.
+        """
+        return Inbox(self, labels, max_buffer=max_buffer)
+
+    def hold_reading(self, holder: object) -> None:
+        """Stop reading the socket until ``release_reading(holder)`` (and every other holder)."""
+        if self._holds is None:
+            self._holds = set()
+        self._holds.add(holder)
+        self._gate.shut()
+
+    def release_reading(self, holder: object) -> None:
+        """Drop ``holder``'s hold; the socket is read again once no one holds it."""
+        if self._holds is not None:
+            self._holds.discard(holder)
+            if not self._holds:
+                self._gate.open()
+
     # -- the pipeline --------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -344,7 +374,8 @@ class Connection(Streams):
 
     def _socket(self) -> Observable[SocketItem]:
         factory = self._factory or _default_factory()
-        socket = factory(self.url, self.config, DialContext(self._tasks, self._deliver))
+        context = DialContext(self._tasks, self._deliver, self._gate)
+        socket = factory(self.url, self.config, context)
         health = self.config.health
         if not health.enabled:
             return socket

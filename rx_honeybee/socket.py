@@ -16,6 +16,7 @@ retries. Tests replace the aiohttp socket with marbles of these items.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
@@ -27,6 +28,7 @@ from rx_honeybee.tasks import TaskSet
 __all__ = [
     "DO_NOT_RECONNECT",
     "DialContext",
+    "Gate",
     "Link",
     "Opened",
     "Pong",
@@ -67,11 +69,48 @@ class Pong(NamedTuple):
 SocketItem = str | bytes | Opened | Pong
 
 
+class Gate:
+    """Open or shut: a reader waits while it is shut before reading the next frame.
+
+    A connection shuts its gate while a bounded consumer (``Connection.inbox``) is full, so
+    the socket is not read and TCP pushes back on the peer. Cheap when never shut: two
+    slots, no event loop object until someone waits.
+    """
+
+    __slots__ = ("_waiters", "is_open")
+
+    def __init__(self) -> None:
+        self.is_open = True  # frames may be read
+        self._waiters: list[asyncio.Future[None]] | None = None  # readers waiting, if any
+
+    def shut(self) -> None:
+        """Stop readers before their next frame."""
+        self.is_open = False
+
+    def open(self) -> None:
+        """Let waiting readers go on."""
+        self.is_open = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def opened(self) -> None:
+        """Return once the gate is open."""
+        while not self.is_open:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            await waiter
+
+
 class DialContext(NamedTuple):
     """What a socket factory gets from its connection besides the URL and config."""
 
     tasks: TaskSet  # spawn tasks here, so closing the connection can wait for them
     deliver: Callable[[str | bytes], None] | None = None  # envelope sink, if not on_next
+    gate: Gate | None = None  # while shut, read nothing (the consumer is full)
 
 
 SocketFactory = Callable[[str, ConnectionConfig, DialContext], Observable[SocketItem]]

@@ -90,7 +90,7 @@ async def _read_client(
     try:
         observer.on_next(Opened(AiohttpLink(ws, context.tasks)))
         try:
-            error = await read_frames(ws, observer, deliver, gate)
+            error = await read_frames(ws, observer, deliver, gate, context.gate)
         except Exception as exc:  # a fault downstream of the reader
             observer.on_error(exc)
             return

@@ -83,7 +83,7 @@ async def _run(
             set_compression_level(ws, config.compression.level)
         observer.on_next(Opened(AiohttpLink(ws, context.tasks)))
         try:
-            error = await read_frames(ws, observer, context.deliver)
+            error = await read_frames(ws, observer, context.deliver, pause=context.gate)
         except Exception as exc:  # a fault downstream of the reader: drop this socket
             observer.on_error(exc)
             return

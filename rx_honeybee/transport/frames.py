@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp.compression_utils import ZLibCompressor
 from reactivex import abc
 
-from rx_honeybee.socket import Pong, SocketItem
+from rx_honeybee.socket import Gate, Pong, SocketItem
 from rx_honeybee.tasks import TaskSet
 
 __all__ = ["AiohttpLink", "read_frames", "set_compression_level"]
@@ -50,11 +50,13 @@ async def read_frames(
     observer: abc.ObserverBase[SocketItem],
     deliver: Callable[[str | bytes], None] | None = None,
     gate: asyncio.Event | None = None,
+    pause: Gate | None = None,
 ) -> BaseException | None:
     """Pump frames into ``observer`` (envelopes into ``deliver`` when given) until the
     socket closes; return the read error, if any. Works for client and server sockets.
 
-    While ``gate`` is cleared nothing is read (nor are pings answered): a stalled peer."""
+    While ``gate`` is cleared nothing is read (nor are pings answered): a stalled peer.
+    While ``pause`` is shut nothing is read either: our consumer is full (back-pressure)."""
     text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
     ping, pong, error = aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG, aiohttp.WSMsgType.ERROR
     on_next = observer.on_next
@@ -63,6 +65,8 @@ async def read_frames(
     while True:
         if gate is not None and not gate.is_set():
             await gate.wait()
+        if pause is not None and not pause.is_open:
+            await pause.opened()
         msg = await receive()
         if gate is not None and not gate.is_set():  # stalled while this read waited
             await gate.wait()
