@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from rx_honeybee.config import ConnectionConfig, HealthConfig, RateLimitConfig, ReconnectConfig
@@ -18,7 +16,8 @@ from rx_honeybee.errors import (
     MaxReconnectAttemptsExceeded,
     WriteFailed,
 )
-from rx_honeybee.socket import Opened, SocketItem
+from rx_honeybee.socket import Opened
+from rx_honeybee.testing import MarbleSockets, RecordingLink, start_connect
 from rx_roots import ConnectionStatus as S
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
@@ -30,44 +29,8 @@ on_next, on_error, on_completed = (
 )
 
 
-class NullLink:
-    """A socket that accepts writes and records them."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send(self, envelope: str) -> None:
-        self.sent.append(envelope)
-
-    def ping(self, payload: bytes) -> None:
-        pass
-
-    @property
-    def compressed(self) -> bool:
-        return False
-
-
 def drop(code: int = 1006) -> ConnectionClosed:
     return ConnectionClosed("ws://relay", code)
-
-
-def marble_factory(scheduler: TestScheduler, attempts: list[list[Any]]) -> tuple[Any, list[float]]:
-    """A socket factory handing out one cold marble socket per dial, logging dial times."""
-    sockets: Iterator[list[Any]] = iter(attempts)
-    dialled: list[float] = []
-
-    def factory(url: str, config: ConnectionConfig, context: Any) -> Observable[SocketItem]:
-        dialled.append(scheduler.clock)
-        return scheduler.create_cold_observable(*next(sockets))
-
-    return factory, dialled
-
-
-async def dial(conn: Connection) -> asyncio.Future[None]:
-    """Start ``connect()`` and let it subscribe the socket (at the scheduler's time 0)."""
-    connecting = asyncio.ensure_future(conn.connect())
-    await asyncio.sleep(0)
-    return connecting
 
 
 CONFIG = ConnectionConfig(
@@ -78,8 +41,8 @@ CONFIG = ConnectionConfig(
 
 async def test_drop_backoff_reconnect_drop_give_up() -> None:
     scheduler = TestScheduler()
-    link = NullLink()
-    factory, dialled = marble_factory(
+    link = RecordingLink()
+    sockets = MarbleSockets(
         scheduler,
         [
             [on_next(1, Opened(link)), on_next(2, '["EOSE","a"]'), on_error(4, drop())],
@@ -90,12 +53,12 @@ async def test_drop_backoff_reconnect_drop_give_up() -> None:
             [on_error(0, drop())],
         ],
     )
-    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
     log: list[tuple[float, S]] = []
     messages: list[str] = []
     conn.state.subscribe(lambda s: log.append((scheduler.clock, s)))
     conn.messages.subscribe(messages.append)
-    connecting = await dial(conn)
+    connecting = await start_connect(conn)
     scheduler.advance_to(1000)
     await connecting  # it connected at 1, then gave up later
     assert log == [
@@ -115,7 +78,7 @@ async def test_drop_backoff_reconnect_drop_give_up() -> None:
         (108, S.CONNECTING),
         (108, S.ERROR),  # no BACKOFF first: the notifier gave up, no retry follows
     ]
-    assert dialled == [0, 14, 35, 48, 68, 108]
+    assert sockets.dialled == [0, 14, 35, 48, 68, 108]
     assert messages == ['["EOSE","a"]']
     assert conn.metrics.snapshot()["reconnections"] == 1
     await conn.close()
@@ -124,16 +87,16 @@ async def test_drop_backoff_reconnect_drop_give_up() -> None:
 
 async def test_give_up_before_first_connect_fails_connect() -> None:
     scheduler = TestScheduler()
-    factory, dialled = marble_factory(scheduler, [[on_error(0, drop())]] * 4)
-    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    sockets = MarbleSockets(scheduler, [[on_error(0, drop())]] * 4)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
     errors: list[Exception] = []
     conn.errors.subscribe(errors.append)
-    connecting = await dial(conn)
+    connecting = await start_connect(conn)
     scheduler.advance_to(1000)
     with pytest.raises(MaxReconnectAttemptsExceeded) as info:
         await connecting
     assert isinstance(info.value.__cause__, ConnectionClosed)
-    assert dialled == [0, 10, 30, 70]
+    assert sockets.dialled == [0, 10, 30, 70]
     assert [type(e) for e in errors] == [ConnectionClosed] * 4 + [MaxReconnectAttemptsExceeded]
     assert conn.status is S.ERROR
     await conn.close()
@@ -141,48 +104,46 @@ async def test_give_up_before_first_connect_fails_connect() -> None:
 
 async def test_peer_close_4000_completes_without_reconnecting() -> None:
     scheduler = TestScheduler()
-    factory, dialled = marble_factory(
-        scheduler, [[on_next(1, Opened(NullLink())), on_completed(5)]]
-    )
-    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    sockets = MarbleSockets(scheduler, [[on_next(1, Opened(RecordingLink())), on_completed(5)]])
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
     log: list[tuple[float, S]] = []
     done: list[str] = []
     conn.state.subscribe(lambda s: log.append((scheduler.clock, s)))
     conn.messages.subscribe(on_completed=lambda: done.append("messages"))
-    connecting = await dial(conn)
+    connecting = await start_connect(conn)
     scheduler.advance_to(1000)
     await connecting
     assert log[-2:] == [(1, S.CONNECTED), (5, S.CLOSED)]
-    assert dialled == [0]
+    assert sockets.dialled == [0]
     assert done == ["messages"]
     await conn.close()
 
 
 async def test_close_during_backoff_stops_dialling() -> None:
     scheduler = TestScheduler()
-    factory, dialled = marble_factory(
-        scheduler, [[on_next(1, Opened(NullLink())), on_error(2, drop())]] * 3
+    sockets = MarbleSockets(
+        scheduler, [[on_next(1, Opened(RecordingLink())), on_error(2, drop())]] * 3
     )
-    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
-    connecting = await dial(conn)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
+    connecting = await start_connect(conn)
     scheduler.advance_to(5)
     await connecting
     assert conn.status is S.BACKOFF
     await conn.close()
     scheduler.advance_to(1000)
-    assert dialled == [0]
+    assert sockets.dialled == [0]
     assert conn.status is S.CLOSED
 
 
 async def test_envelopes_queued_while_backing_off_go_out_in_order() -> None:
     scheduler = TestScheduler()
-    first, second = NullLink(), NullLink()
-    factory, _ = marble_factory(
+    first, second = RecordingLink(), RecordingLink()
+    sockets = MarbleSockets(
         scheduler,
         [[on_next(1, Opened(first)), on_error(2, drop())], [on_next(1, Opened(second))]],
     )
-    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
-    connecting = await dial(conn)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
+    connecting = await start_connect(conn)
     scheduler.advance_to(5)
     await connecting
     assert conn.status is S.BACKOFF
@@ -200,14 +161,14 @@ async def test_envelopes_queued_while_backing_off_go_out_in_order() -> None:
 
 async def test_rate_limited_connection_spaces_writes_in_virtual_time() -> None:
     scheduler = TestScheduler()
-    link = NullLink()
-    factory, _ = marble_factory(scheduler, [[on_next(1, Opened(link))]])
+    link = RecordingLink()
+    sockets = MarbleSockets(scheduler, [[on_next(1, Opened(link))]])
     config = ConnectionConfig(
         health=HealthConfig(enabled=False),
         rate_limit=RateLimitConfig(enabled=True, messages_per_sec=1.0, burst=2),
     )
-    conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=factory)
-    connecting = await dial(conn)
+    conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=sockets)
+    connecting = await start_connect(conn)
     scheduler.advance_to(1)
     await connecting
     for n in range(5):
@@ -225,11 +186,11 @@ async def test_rate_limited_connection_spaces_writes_in_virtual_time() -> None:
 
 async def test_envelopes_unsent_at_close_are_reported_not_silently_dropped() -> None:
     scheduler = TestScheduler()
-    factory, _ = marble_factory(scheduler, [[on_error(0, drop())]] * 10)
-    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    sockets = MarbleSockets(scheduler, [[on_error(0, drop())]] * 10)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
     errors: list[Exception] = []
     conn.errors.subscribe(errors.append)
-    connecting = await dial(conn)
+    connecting = await start_connect(conn)
     conn.send('["A"]')
     conn.send('["B"]')
     await conn.close()
@@ -242,11 +203,11 @@ async def test_envelopes_unsent_at_close_are_reported_not_silently_dropped() -> 
 async def test_channels_route_every_spelling_and_report_unreadable_labels() -> None:
     scheduler = TestScheduler()
     canonical, spaced = '["EVENT","s",{}]', '[ "EVENT" , "s", {}]'
-    factory, _ = marble_factory(
+    sockets = MarbleSockets(
         scheduler,
         [
             [
-                on_next(1, Opened(NullLink())),
+                on_next(1, Opened(RecordingLink())),
                 on_next(2, canonical),
                 on_next(3, spaced),
                 on_next(4, canonical.encode()),
@@ -256,7 +217,7 @@ async def test_channels_route_every_spelling_and_report_unreadable_labels() -> N
             ]
         ],
     )
-    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=factory)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
     channels = conn.channels(["COUNT"])
     events: list[Any] = []
     notices: list[Any] = []
@@ -266,7 +227,7 @@ async def test_channels_route_every_spelling_and_report_unreadable_labels() -> N
     channels["NOTICE"].subscribe(notices.append)
     channels["COUNT"].subscribe(counts.append)
     conn.errors.subscribe(errors.append)
-    connecting = await dial(conn)
+    connecting = await start_connect(conn)
     scheduler.advance_to(10)
     await connecting
     assert events == [canonical, spaced, canonical.encode()]
@@ -278,14 +239,15 @@ async def test_channels_route_every_spelling_and_report_unreadable_labels() -> N
 @pytest.mark.parametrize("enabled", [True, False])
 async def test_inbound_envelopes_are_counted_only_with_metrics_enabled(enabled: bool) -> None:
     scheduler = TestScheduler()
-    factory, _ = marble_factory(
-        scheduler, [[on_next(1, Opened(NullLink())), on_next(2, '["EOSE","a"]'), on_next(3, "x")]]
+    sockets = MarbleSockets(
+        scheduler,
+        [[on_next(1, Opened(RecordingLink())), on_next(2, '["EOSE","a"]'), on_next(3, "x")]],
     )
     config = ConnectionConfig(
         health=HealthConfig(enabled=False), reconnect=CONFIG.reconnect, metrics_enabled=enabled
     )
-    conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=factory)
-    connecting = await dial(conn)
+    conn = Connection("ws://relay", config, scheduler=scheduler, socket_factory=sockets)
+    connecting = await start_connect(conn)
     scheduler.advance_to(5)
     await connecting
     await asyncio.sleep(0)  # the deferred last-received stamp

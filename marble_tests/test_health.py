@@ -12,30 +12,27 @@ from rx_honeybee.config import HealthConfig
 from rx_honeybee.errors import ConnectionUnhealthy, PongTimeout
 from rx_honeybee.health import monitor_health
 from rx_honeybee.socket import Opened, Pong, SocketItem
+from rx_honeybee.testing import RecordingLink
 
 on_next = ReactiveTest.on_next
 T0 = 200.0  # TestScheduler.start subscribes at 200; times below are relative to it
 
 
-class PeerLink:
-    """A fake socket whose peer answers pings after ``rtt`` while ``answering``."""
+class PeerLink(RecordingLink):
+    """A recording link whose peer answers pings after ``rtt`` while ``answering``.
+
+    ``pings`` holds ping times relative to ``T0``.
+    """
 
     def __init__(self, scheduler: TestScheduler, rtt: float = 2.0) -> None:
+        super().__init__(clock=lambda: scheduler.clock - T0)
         self.scheduler = scheduler
         self.rtt = rtt
         self.answering = True
-        self.pings: list[float] = []
         self.observer: abc.ObserverBase[SocketItem] | None = None
 
-    async def send(self, envelope: str) -> None:  # pragma: no cover - unused here
-        raise AssertionError("not used")
-
-    @property
-    def compressed(self) -> bool:
-        return False
-
     def ping(self, payload: bytes) -> None:
-        self.pings.append(self.scheduler.clock - T0)
+        super().ping(payload)
         if self.answering:
             self.scheduler.schedule_relative(self.rtt, lambda *_: self._pong(payload))
 

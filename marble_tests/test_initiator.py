@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,8 +9,6 @@ import ujson
 from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from rx_honeybee.config import ConnectionConfig, HealthConfig, ReconnectConfig
-from rx_honeybee.connection import Connection
 from rx_honeybee.errors import (
     ConnectionClosed,
     HoneybeeError,
@@ -20,16 +16,13 @@ from rx_honeybee.errors import (
     SubscriptionClosed,
 )
 from rx_honeybee.initiator import OkResult, publish, request, use_auth
-from rx_honeybee.socket import Opened, SocketItem
+from rx_honeybee.socket import Opened
+from rx_honeybee.testing import MarbleHarness, RecordingLink
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
 
 on_next, on_error = ReactiveTest.on_next, ReactiveTest.on_error
 URL = "ws://relay"
-CONFIG = ConnectionConfig(
-    reconnect=ReconnectConfig(initial_delay=1, factor=1, max_delay=1, jitter=0, max_attempts=0),
-    health=HealthConfig(enabled=False),
-)
 
 
 def ev(n: int, created_at: int) -> dict[str, Any]:
@@ -39,61 +32,6 @@ def ev(n: int, created_at: int) -> dict[str, Any]:
 
 def relay_event(sub: str, n: int, created_at: int) -> str:
     return ujson.dumps(["EVENT", sub, ev(n, created_at)])
-
-
-class Recorder:
-    """A fake socket's write side, logging (virtual time, envelope)."""
-
-    def __init__(self, scheduler: TestScheduler) -> None:
-        self.scheduler = scheduler
-        self.sent: list[tuple[float, list[Any]]] = []
-
-    async def send(self, envelope: str) -> None:
-        self.sent.append((self.scheduler.clock, ujson.loads(envelope)))
-
-    def ping(self, payload: bytes) -> None:
-        pass
-
-    @property
-    def compressed(self) -> bool:
-        return False
-
-    def labels(self) -> list[tuple[float, str]]:
-        return [(t, env[0]) for t, env in self.sent]
-
-
-Script = Callable[[Recorder], list[list[Any]]]
-
-
-class Harness:
-    """A Connection over marble sockets (messages per dial, from a script) in virtual time."""
-
-    def __init__(self, script: Script) -> None:
-        self.scheduler = TestScheduler()
-        self.link = Recorder(self.scheduler)
-        sockets: Iterator[list[Any]] = iter(script(self.link))
-
-        def factory(url: str, config: Any, context: Any) -> Observable[SocketItem]:
-            return self.scheduler.create_cold_observable(*next(sockets))
-
-        self.conn = Connection(URL, CONFIG, scheduler=self.scheduler, socket_factory=factory)
-
-    async def start(self) -> None:
-        connecting = asyncio.ensure_future(self.conn.connect())
-        await asyncio.sleep(0)
-        await self.run_until(1)
-        await connecting
-
-    async def run_until(self, t: float) -> None:
-        """Advance virtual time in small steps, letting the writer task run in between."""
-        now = self.scheduler.clock
-        while True:
-            for _ in range(4):  # the writer task runs at the current virtual time
-                await asyncio.sleep(0)
-            if now >= t:
-                return
-            now = min(t, now + 0.5)
-            self.scheduler.advance_to(now)
 
 
 class Sink:
@@ -118,7 +56,7 @@ class Sink:
         self.completed = self.scheduler.clock
 
 
-def opened(link: Recorder, at: float = 1) -> Any:
+def opened(link: RecordingLink, at: float = 1) -> Any:
     return on_next(at, Opened(link))
 
 
@@ -126,7 +64,7 @@ EID = f"{1:064x}"
 
 
 async def test_publish_times_out_without_ok() -> None:
-    h = Harness(lambda link: [[opened(link)]])
+    h = MarbleHarness(lambda link: [[opened(link)]])
     await h.start()
     sink = Sink(h.scheduler)
     sink.observe(publish(h.conn, ev(1, 100), timeout=5))
@@ -139,7 +77,9 @@ async def test_publish_times_out_without_ok() -> None:
 
 
 async def test_publish_emits_the_ok_then_completes_and_cancels_its_timer() -> None:
-    h = Harness(lambda link: [[opened(link), on_next(4, f'["OK","{EID}",false,"pow: 28 bits"]')]])
+    h = MarbleHarness(
+        lambda link: [[opened(link), on_next(4, f'["OK","{EID}",false,"pow: 28 bits"]')]]
+    )
     await h.start()
     sink = Sink(h.scheduler)
     sink.observe(publish(h.conn, ev(1, 100), timeout=5))
@@ -149,7 +89,7 @@ async def test_publish_emits_the_ok_then_completes_and_cancels_its_timer() -> No
 
 
 async def test_request_completes_at_eose_when_asked_and_sends_close() -> None:
-    h = Harness(
+    h = MarbleHarness(
         lambda link: [
             [
                 opened(link),
@@ -166,11 +106,11 @@ async def test_request_completes_at_eose_when_asked_and_sends_close() -> None:
     await h.run_until(10)
     assert [(t, e["id"]) for t, e in sink.items] == [(2.0, ev(1, 0)["id"]), (3.0, ev(2, 0)["id"])]
     assert sink.completed == 4.0
-    assert h.link.sent == [(1.0, ["REQ", "rx1", {"kinds": [1]}]), (4.0, ["CLOSE", "rx1"])]
+    assert h.link.timeline() == [(1.0, ["REQ", "rx1", {"kinds": [1]}]), (4.0, ["CLOSE", "rx1"])]
 
 
 async def test_rate_limited_closed_retries_later_and_slows_down() -> None:
-    h = Harness(
+    h = MarbleHarness(
         lambda link: [
             [
                 opened(link),
@@ -192,7 +132,7 @@ async def test_rate_limited_closed_retries_later_and_slows_down() -> None:
 
 async def test_rate_limited_gives_up_after_max_retries() -> None:
     refusals = [on_next(t, '["CLOSED","s","rate-limited: no"]') for t in (2, 4, 8, 14)]
-    h = Harness(lambda link: [[opened(link), *refusals]])
+    h = MarbleHarness(lambda link: [[opened(link), *refusals]])
     await h.start()
     sink = Sink(h.scheduler)
     sink.observe(request(h.conn, [{}], sub_id="s"))
@@ -205,7 +145,7 @@ async def test_rate_limited_gives_up_after_max_retries() -> None:
 
 
 async def test_rate_limited_ok_is_retried_later() -> None:
-    h = Harness(
+    h = MarbleHarness(
         lambda link: [
             [
                 opened(link),
@@ -223,7 +163,7 @@ async def test_rate_limited_ok_is_retried_later() -> None:
 
 
 async def test_auth_required_runs_the_hook_and_retries_once() -> None:
-    h = Harness(
+    h = MarbleHarness(
         lambda link: [
             [
                 opened(link),
@@ -251,7 +191,7 @@ async def test_auth_required_runs_the_hook_and_retries_once() -> None:
 
 
 async def test_resume_after_reconnect_moves_since_and_drops_repeats() -> None:
-    h = Harness(
+    h = MarbleHarness(
         lambda link: [
             [
                 opened(link),
@@ -274,7 +214,7 @@ async def test_resume_after_reconnect_moves_since_and_drops_repeats() -> None:
     await h.run_until(20)
     ids = [e["content"] for _, e in sink.items]
     assert ids == ["note 1", "note 2", "note 3"]
-    assert h.link.sent == [
+    assert h.link.timeline() == [
         (1.0, ["REQ", "s", {"kinds": [1], "since": 500}]),
         (7.0, ["REQ", "s", {"kinds": [1], "since": 1170}]),  # dropped at 5, redialled at 6
     ]
@@ -284,7 +224,7 @@ async def test_resume_after_reconnect_moves_since_and_drops_repeats() -> None:
 
 
 async def test_pending_publish_is_resent_after_reconnect() -> None:
-    h = Harness(
+    h = MarbleHarness(
         lambda link: [
             [opened(link), on_error(3, ConnectionClosed(URL, 1006))],
             [opened(link), on_next(2, f'["OK","{EID}",true,""]')],
@@ -301,7 +241,9 @@ async def test_pending_publish_is_resent_after_reconnect() -> None:
 
 async def test_an_ok_for_no_pending_event_is_reported_not_swallowed() -> None:
     # nostr-relay 1.14 answers refusals with an empty event id: no publish can match it
-    h = Harness(lambda link: [[opened(link), on_next(2, '["OK","",false,"invalid: bad sig"]')]])
+    h = MarbleHarness(
+        lambda link: [[opened(link), on_next(2, '["OK","",false,"invalid: bad sig"]')]]
+    )
     errors: list[Exception] = []
     h.conn.errors.subscribe(errors.append)
     await h.start()

@@ -1,29 +1,13 @@
-"""What the loopback tests share: a fast configuration, a bounded wait, shaped events."""
+"""What the loopback tests share: shaped events, and the kit's fast config and bounded wait."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
-from rx_honeybee import ConnectionConfig, HealthConfig, ReconnectConfig
+from rx_honeybee.testing import FAST, until
 
-FAST = ConnectionConfig(
-    connect_timeout=1.0,
-    reconnect=ReconnectConfig(initial_delay=0.02, max_delay=0.05, jitter=0, max_attempts=0),
-    health=HealthConfig(ping_interval=0.5, pong_timeout=0.25),
-)
-"""Reconnect within tens of milliseconds, forever; notice a silent peer within a second."""
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``predicate`` every 5 ms; fail the test after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+__all__ = ["FAST", "make_event", "until"]
 
 
 def make_event(n: int, *, seed: str = "event", kind: int = 1, **fields: Any) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
 import pytest_asyncio
 from aiohttp import WSMsgType, web
+
+from rx_honeybee.testing import until as kit_until
 
 Handler = Callable[[web.WebSocketResponse, "PeerServer"], Awaitable[None]]
 
@@ -74,16 +75,7 @@ async def server() -> AsyncIterator[PeerServer]:
 Until = Callable[..., Awaitable[None]]
 
 
-async def _until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
-
-
 @pytest.fixture
 def until() -> Until:
-    """``await until(predicate, timeout=3.0)``: poll every 5 ms, fail after the timeout."""
-    return _until
+    """``await until(predicate, timeout=5.0)``: the kit's bounded wait, as a fixture."""
+    return kit_until

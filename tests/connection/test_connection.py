@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,15 +28,15 @@ from rx_honeybee.errors import (
     PongTimeout,
     QueueFull,
 )
+from rx_honeybee.testing import FAST
 from rx_roots import ConnectionStatus as S
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(20)]
 
-FAST = ConnectionConfig(
-    connect_timeout=1.0,
-    reconnect=ReconnectConfig(initial_delay=0.02, max_delay=0.05, max_attempts=5, jitter=0.0),
-    health=HealthConfig(ping_interval=0.2, pong_timeout=0.1, failure_threshold=1),
+TWITCHY = replace(
+    FAST, health=HealthConfig(ping_interval=0.2, pong_timeout=0.1, failure_threshold=1)
 )
+"""The kit's FAST, but one missed pong within 0.3 s drops the socket."""
 
 
 class Recorder:
@@ -194,14 +195,14 @@ async def test_stalled_peer_is_detected_and_redialled(server: Any, until: Any) -
         await asyncio.sleep(3)
 
     server.handler = stall
-    conn = Connection(server.url, FAST)
+    conn = Connection(server.url, TWITCHY)
     rec = Recorder(conn)
     loop = asyncio.get_running_loop()
     await conn.connect()
     started = loop.time()
     await until(lambda: S.BACKOFF in rec.states, timeout=2.0)
     elapsed = loop.time() - started
-    bound = FAST.health.ping_interval + FAST.health.pong_timeout
+    bound = TWITCHY.health.ping_interval + TWITCHY.health.pong_timeout
     assert elapsed < bound + 0.15  # detected within interval + timeout (plus scheduling slack)
     unhealthy = next(e for e in rec.errors if isinstance(e, ConnectionUnhealthy))
     assert isinstance(unhealthy.__cause__, PongTimeout)

@@ -13,30 +13,8 @@ from reactivex.testing import TestScheduler
 
 from rx_honeybee.errors import EnvelopeTooLarge, InvalidState, QueueFull
 from rx_honeybee.operators import rate_limit
+from rx_honeybee.testing import RecordingLink
 from rx_honeybee.write_queue import WriteQueue, encoded_size
-
-
-class FakeLink:
-    """A Link whose ``send`` records envelopes, and can be made to fail or to block."""
-
-    def __init__(self, fail_on: str | None = None) -> None:
-        self.sent: list[str] = []
-        self.fail_on = fail_on  # raise ConnectionResetError when asked to send this
-        self.gate: asyncio.Event | None = None  # when set, every send waits for it
-
-    async def send(self, envelope: str) -> None:
-        if self.gate is not None:
-            await self.gate.wait()
-        if envelope == self.fail_on:
-            raise ConnectionResetError(f"socket died writing {envelope}")
-        self.sent.append(envelope)
-
-    def ping(self, payload: bytes) -> None:
-        pass
-
-    @property
-    def compressed(self) -> bool:
-        return False
 
 
 async def turns(n: int = 10) -> None:
@@ -160,7 +138,7 @@ async def test_run_writes_in_order_and_reports_each_sent_envelope() -> None:
     queue = WriteQueue(capacity=10, max_size=100)
     for envelope in ("a", "b", "c"):
         queue.put(envelope)
-    link = FakeLink()
+    link = RecordingLink()
     reported: list[str] = []
     task = spawn(queue.run(link, reported.append))
     await turns()
@@ -176,7 +154,7 @@ async def test_run_writes_in_order_and_reports_each_sent_envelope() -> None:
 @pytest.mark.asyncio
 async def test_an_envelope_counts_against_capacity_until_it_was_written() -> None:
     queue = WriteQueue(capacity=1, max_size=100)
-    link = FakeLink()
+    link = RecordingLink()
     link.gate = asyncio.Event()
     task = spawn(queue.run(link, lambda _: None))
     queue.put("a")
@@ -196,14 +174,14 @@ async def test_a_failed_write_keeps_the_envelope_for_the_next_link() -> None:
     queue = WriteQueue(capacity=10, max_size=100)
     for envelope in ("a", "b", "c"):
         queue.put(envelope)
-    dying = FakeLink(fail_on="b")
+    dying = RecordingLink(fail_on="b")
     reported: list[str] = []
     with pytest.raises(ConnectionResetError):
         await queue.run(dying, reported.append)
     assert dying.sent == ["a"]
     assert len(queue) == 2
     queue.put("d")  # queued while "reconnecting"
-    fresh = FakeLink()
+    fresh = RecordingLink()
     task = spawn(queue.run(fresh, reported.append))
     await turns()
     assert fresh.sent == ["b", "c", "d"]  # the failed one first, nothing lost
@@ -217,12 +195,12 @@ async def test_a_cancelled_write_keeps_the_envelope_for_the_next_link() -> None:
     queue = WriteQueue(capacity=10, max_size=100)
     queue.put("a")
     queue.put("b")
-    stuck = FakeLink()
+    stuck = RecordingLink()
     stuck.gate = asyncio.Event()  # never set: the write hangs until cancelled
     task = spawn(queue.run(stuck, lambda _: None))
     await turns()
     await stop(task)
-    fresh = FakeLink()
+    fresh = RecordingLink()
     task = spawn(queue.run(fresh, lambda _: None))
     await turns()
     assert fresh.sent == ["a", "b"]
@@ -233,7 +211,7 @@ async def test_a_cancelled_write_keeps_the_envelope_for_the_next_link() -> None:
 async def test_a_write_finishing_after_close_reports_nothing() -> None:
     queue = WriteQueue(capacity=10, max_size=100)
     queue.put("a")
-    link = FakeLink()
+    link = RecordingLink()
     link.gate = asyncio.Event()
     reported: list[str] = []
     task = spawn(queue.run(link, reported.append))
@@ -260,7 +238,7 @@ async def test_drained_resolves_once_every_envelope_was_written() -> None:
     queue = WriteQueue(capacity=10, max_size=100)
     queue.put("a")
     queue.put("b")
-    link = FakeLink()
+    link = RecordingLink()
     link.gate = asyncio.Event()
     waiter = spawn(queue.drained())
     writer = spawn(queue.run(link, lambda _: None))
@@ -289,7 +267,7 @@ async def test_envelopes_pass_through_the_limiter_before_being_written() -> None
     assert len(wired) == 1
     queue.put("a")
     queue.put("b")
-    link = FakeLink()
+    link = RecordingLink()
     task = spawn(queue.run(link, lambda _: None))
     await turns()
     assert link.sent == ["A", "B"]
@@ -303,7 +281,7 @@ async def test_the_rate_limiter_holds_envelopes_back_until_their_token_arrives()
     queue.start(scheduler)
     for envelope in ("a", "b", "c"):
         queue.put(envelope)
-    link = FakeLink()
+    link = RecordingLink()
     reported: list[str] = []
     task = spawn(queue.run(link, reported.append))
     await turns()

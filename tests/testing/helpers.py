@@ -1,4 +1,7 @@
-"""Events, fake signatures and a recording client for the test relay's tests."""
+"""Events, fake signatures and a recording client for the test relay's tests.
+
+``FAST`` and ``until`` come from the kit (:mod:`rx_honeybee.testing`).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,16 @@ import asyncio
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rx_honeybee import Connection, ConnectionConfig, HealthConfig, ReconnectConfig
+from rx_honeybee import Connection
+from rx_honeybee.testing import FAST, until
 
 ALICE = "a1" * 32
 BOB = "b2" * 32
 
-FAST = ConnectionConfig(
-    reconnect=ReconnectConfig(initial_delay=0.02, max_delay=0.05, jitter=0, max_attempts=20),
-    health=HealthConfig(enabled=False),
-)
+__all__ = ["ALICE", "BOB", "FAST", "Peer", "fake_verify", "make_event", "until"]
 
 _serial = itertools.count()
 
@@ -65,15 +66,6 @@ def fake_verify(event: Mapping[str, Any]) -> bool:
         event["id"] == hashlib.sha256(serial).hexdigest()
         and event["sig"] == hashlib.sha512(serial).hexdigest()
     )
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Poll ``predicate`` every 5 ms; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 class Peer:
