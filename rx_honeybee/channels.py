@@ -34,8 +34,10 @@ class _Channel(HotStream[str | bytes]):
         super().__init__(hub.on_error)
         self._hub = hub  # the dispatcher shared by every channel
 
-    def _attach(self, handlers: Any) -> abc.DisposableBase:
-        inner = super()._attach(handlers)
+    def _attach(
+        self, handlers: Any, scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        inner = super()._attach(handlers, scheduler)
         if self.is_stopped or self._hub.upstream is None:
             return inner
         self._hub.acquire()

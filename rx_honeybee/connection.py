@@ -283,11 +283,19 @@ class Connection(Streams):
         status = self._machine.status
         if self._closing is not None or not (status in LIVE or status is S.DISCONNECTED):
             raise InvalidState(f"cannot send on a connection that is {status.name}")
-        self._queue.put(envelope, priority)
-        if on_written is not None:
-            if self._confirm is None:
-                self._confirm = {}
-            self._confirm[id(envelope)] = (envelope, on_written)
+        if on_written is None:
+            self._queue.put(envelope, priority)
+            return
+        confirm = self._confirm
+        if confirm is None:
+            confirm = self._confirm = {}
+        key = id(envelope)
+        confirm[key] = (envelope, on_written)  # first: the queue may write it at once
+        try:
+            self._queue.put(envelope, priority)
+        except BaseException:
+            confirm.pop(key, None)
+            raise
 
     @property
     def pending(self) -> int:

@@ -4,10 +4,11 @@ A plain ``Subject`` lets an exception raised in one subscriber's ``on_next`` pro
 whoever pushed the item (for a connection: the socket reader) and skip the subscribers
 after it. ``HotStream`` catches it per subscriber, hands it to ``on_fault`` and goes on.
 
-It is also the inbound hot path's fan-out, so it is lean: no lock (everything runs on one
-event loop), subscribers kept as a tuple of handler triples replaced on (un)subscription,
-and no ``AutoDetachObserver`` between an item and a subscriber's function (the stream
-itself guarantees nothing arrives after termination or disposal).
+It is also the inbound hot path's fan-out, so it is lean (:mod:`rx_honeybee.lean`): no lock
+(everything runs on one event loop), subscribers kept as a tuple of handler triples
+replaced on (un)subscription, and no ``AutoDetachObserver`` between an item and a
+subscriber's function (the stream itself guarantees nothing arrives after termination or
+disposal).
 """
 
 from __future__ import annotations
@@ -16,31 +17,24 @@ import logging
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from reactivex import Observable, abc
+from reactivex import abc
 from reactivex.disposable import Disposable
+
+from rx_honeybee.lean import Handlers, LeanObservable, OnDispose
 
 __all__ = ["HotStream"]
 
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
-
-_Handlers = tuple[Callable[[Any], None], Callable[[Exception], None], Callable[[], None]]
+_NOTHING = Disposable()  # what subscribing to an ended stream returns
 
 
 def _log_fault(exc: Exception) -> None:
     _log.error("subscriber raised", exc_info=exc)
 
 
-def _ignore(*_: Any) -> None:
-    pass
-
-
-def _raise(error: Exception) -> None:
-    raise error  # reactivex's default for an observer without on_error; reported as a fault
-
-
-class HotStream(Observable[T], Generic[T]):
+class HotStream(LeanObservable[T], Generic[T]):
     """A hot stream: items go to the subscribers present when they are pushed.
 
     Args:
@@ -56,8 +50,7 @@ class HotStream(Observable[T], Generic[T]):
         replay_last: bool = False,
         initial: T | None = None,
     ) -> None:
-        super().__init__()
-        self._handlers: tuple[_Handlers, ...] = ()  # current subscribers
+        self._handlers: tuple[Handlers, ...] = ()  # current subscribers
         self.observed = False  # anyone subscribed: lets a producer skip building an item
         self._on_fault = on_fault or _log_fault  # where subscriber exceptions go
         self._replay = replay_last  # replay the latest item to new subscribers
@@ -71,27 +64,9 @@ class HotStream(Observable[T], Generic[T]):
         """Whether the stream completed or failed."""
         return self._stopped
 
-    def subscribe(
-        self,
-        on_next: abc.ObserverBase[T] | Callable[[T], None] | None = None,
-        on_error: Callable[[Exception], None] | None = None,
-        on_completed: Callable[[], None] | None = None,
-        *,
-        scheduler: abc.SchedulerBase | None = None,
+    def _attach(
+        self, handlers: Handlers, scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
-        """Subscribe an observer or callbacks; ``scheduler`` is ignored (items are pushed)."""
-        if isinstance(on_next, abc.ObserverBase):
-            handlers: _Handlers = (on_next.on_next, on_next.on_error, on_next.on_completed)
-        else:
-            handlers = (on_next or _ignore, on_error or _raise, on_completed or _ignore)
-        return self._attach(handlers)
-
-    def _subscribe_core(
-        self, observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        return self._attach((observer.on_next, observer.on_error, observer.on_completed))
-
-    def _attach(self, handlers: _Handlers) -> abc.DisposableBase:
         if self._replay and self._has_last:
             self._guard(handlers[0], self._last)
         if self._stopped:
@@ -99,7 +74,7 @@ class HotStream(Observable[T], Generic[T]):
                 self._guard(handlers[1], self._error)
             else:
                 self._guard(handlers[2])
-            return Disposable()
+            return _NOTHING
         self._handlers = (*self._handlers, handlers)
         self.observed = True
 
@@ -107,7 +82,7 @@ class HotStream(Observable[T], Generic[T]):
             self._handlers = tuple(h for h in self._handlers if h is not handlers)
             self.observed = bool(self._handlers)
 
-        return Disposable(remove)
+        return OnDispose(remove)
 
     def _guard(self, handler: Callable[..., None], *args: Any) -> None:
         try:

@@ -41,7 +41,11 @@ DO_NOT_RECONNECT = 4000
 
 
 class Link(Protocol):
-    """The writable side of one open socket."""
+    """The writable side of one open socket.
+
+    A link may also offer ``try_send(envelope) -> bool``: write now, synchronously, or
+    return False (the write queue then writes it from its task); the aiohttp link does.
+    """
 
     async def send(self, envelope: str) -> None:
         """Write one text frame; raises if the socket cannot take it."""

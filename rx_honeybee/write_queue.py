@@ -50,6 +50,8 @@ class WriteQueue:
         self._intake: HotStream[str] | None = None  # entry of the limiter pipeline
         self._limiter_sub: abc.DisposableBase | None = None  # its subscription
         self._closed = False  # no more puts
+        self._try_send: Callable[[str], bool] | None = None  # the running link's, if any
+        self._on_sent: Callable[[str], None] | None = None  # the running writer's callback
 
     def __len__(self) -> int:
         return self._pending
@@ -79,6 +81,10 @@ class WriteQueue:
             raise EnvelopeTooLarge(size, self.max_size)
         if self._pending >= self.capacity:
             raise QueueFull(self.capacity)
+        try_send = self._try_send
+        if try_send is not None and not self._pending and try_send(envelope):
+            self._on_sent(envelope)  # type: ignore[misc]  # set together with _try_send
+            return  # written at once: nothing waits, nothing to wake
         self._pending += 1
         if self._intake is not None:
             self._intake.on_next(envelope)
@@ -92,8 +98,19 @@ class WriteQueue:
     async def run(self, link: Link, on_sent: Callable[[str], None]) -> None:
         """Write envelopes to ``link`` in order until it fails or the task is cancelled.
 
-        A failing write propagates its exception; the envelope stays at the head.
+        A failing write propagates its exception; the envelope stays at the head. While
+        this runs, ``put`` writes through the link's ``try_send`` when nothing is waiting
+        (a producer that never yields still gets its envelopes on the wire at once).
         """
+        if self._limiter is None:  # a rate limit must see every envelope: no shortcut then
+            self._try_send = getattr(link, "try_send", None)
+            self._on_sent = on_sent
+        try:
+            await self._write_all(link, on_sent)
+        finally:
+            self._try_send = self._on_sent = None
+
+    async def _write_all(self, link: Link, on_sent: Callable[[str], None]) -> None:
         ready = self._ready
         while True:
             if not ready:

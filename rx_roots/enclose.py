@@ -57,6 +57,8 @@ def _string(value: object, position: str) -> str:
 
 
 def _object(value: object, position: str) -> str:
+    if type(value) is dict:  # the common case, first: no ABC check
+        return _dumps(value, position)
     if isinstance(value, bytes):
         try:
             value = value.decode("utf-8")

@@ -18,11 +18,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, Disposable
+from reactivex.disposable import Disposable
 
+from rx_honeybee.client.publishing import PublishObservable
 from rx_honeybee.client.session import AuthHook, OkResult, Session, SessionConfig
 from rx_honeybee.connection import Connection
-from rx_honeybee.errors import InvalidState, PublishTimeout, SubscriptionDuplicate
+from rx_honeybee.errors import InvalidState, SubscriptionDuplicate
 from rx_honeybee.roles import Role, require_role
 from rx_roots import (
     JsonObject,
@@ -130,45 +131,7 @@ def publish(
     _initiator(conn, "publish")
     if not timeout > 0:
         raise ValueError(f"timeout must be > 0, got {timeout}")
-
-    def subscribe(
-        observer: abc.ObserverBase[OkResult], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        session = Session.of(conn)
-        done = False
-
-        def on_result(result: OkResult) -> None:
-            nonlocal done
-            if not done:
-                done = True
-                timer.dispose()
-                observer.on_next(result)
-                observer.on_completed()
-
-        def on_error(error: Exception) -> None:
-            nonlocal done
-            if not done:
-                done = True
-                timer.dispose()
-                observer.on_error(error)
-
-        def on_timeout() -> None:
-            detach()
-            on_error(PublishTimeout(str(event.get("id")), timeout))
-
-        timer = session.scheduler.schedule_relative(timeout, lambda _s, _st: on_timeout())
-        try:
-            event_id = event.get("id")
-            if not isinstance(event_id, str) or not event_id:
-                raise WrongFieldType("event id", "non-empty string", type(event_id).__name__)
-            detach = session.publishes.start(event_id, event, on_result, on_error)
-        except Exception as exc:
-            timer.dispose()
-            observer.on_error(exc)
-            return Disposable()
-        return CompositeDisposable(timer, Disposable(detach))
-
-    return Observable(subscribe)
+    return PublishObservable(conn, event, timeout)
 
 
 def request(

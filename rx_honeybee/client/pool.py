@@ -32,6 +32,7 @@ from rx_honeybee.errors import (
 )
 from rx_honeybee.hot import HotStream
 from rx_honeybee.interfaces import ConnectionFactory
+from rx_honeybee.lean import Handlers, LeanObservable, OnDispose
 from rx_honeybee.tasks import TaskSet
 from rx_roots import ConnectionStatus, normalize_relay_url
 
@@ -242,42 +243,7 @@ class Pool:
         :meth:`publish_to` for one given relay's answer.
         """
 
-        def subscribe(
-            observer: abc.ObserverBase[OkResult], scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            targets = list(self._conns.items())
-            remaining = len(targets)
-            subscriptions: list[abc.DisposableBase] = []
-            if not remaining:
-                observer.on_completed()
-                return Disposable()
-
-            def finished() -> None:
-                nonlocal remaining
-                remaining -= 1
-                if remaining == 0:
-                    observer.on_completed()
-
-            for url, conn in targets:
-
-                def failed(error: Exception, url: str = url) -> None:
-                    self._errors.on_next((url, error))
-                    finished()
-
-                try:
-                    answer = publish_on(conn, event, timeout=timeout)
-                except Exception as exc:
-                    failed(exc)
-                    continue
-                subscriptions.append(answer.subscribe(observer.on_next, failed, finished))
-
-            def dispose() -> None:
-                for sub in subscriptions:
-                    sub.dispose()
-
-            return Disposable(dispose)
-
-        return Observable(subscribe)
+        return _PoolPublish(self, event, timeout)
 
     def publish_to(
         self, url: str, event: Mapping[str, Any], *, timeout: float = 10.0
@@ -384,3 +350,52 @@ class Pool:
     def _end_sub(self, sub: _PoolSub) -> None:
         self._drop_sub(sub)
         sub.observer.on_completed()
+
+
+class _PoolPublish(LeanObservable[OkResult]):
+    """``Pool.publish``: one ``publish()`` per relay, merged; completes when all are done."""
+
+    def __init__(self, pool: Pool, event: Mapping[str, Any], timeout: float) -> None:
+        self._pool = pool  # whose relays
+        self._event = event  # what
+        self._timeout = timeout  # per relay
+
+    def _attach(
+        self, handlers: Handlers, scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        on_next, _, on_completed = handlers
+        targets = list(self._pool._conns.items())
+        remaining = len(targets)
+        calls: list[abc.DisposableBase] = []
+        if not remaining:
+            on_completed()
+            return OnDispose(_nothing)
+
+        def finished() -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0:
+                on_completed()
+
+        for url, conn in targets:
+
+            def failed(error: Exception, url: str = url) -> None:
+                self._pool._errors.on_next((url, error))
+                finished()
+
+            try:
+                answer = publish_on(conn, self._event, timeout=self._timeout)
+            except Exception as exc:
+                failed(exc)
+                continue
+            calls.append(answer.subscribe(on_next, failed, finished))
+
+        def dispose() -> None:
+            for call in calls:
+                call.dispose()
+
+        return OnDispose(dispose)
+
+
+def _nothing() -> None:
+    pass

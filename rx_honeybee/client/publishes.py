@@ -6,8 +6,8 @@ An EVENT a dying socket took without an answer is sent again after the reconnect
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from rx_honeybee.client.retry import Pending, Phase, Refusal
 from rx_honeybee.errors import UnexpectedOk
@@ -16,7 +16,7 @@ from rx_roots import classify_reason, enclose_event
 if TYPE_CHECKING:
     from rx_honeybee.client.session import Session
 
-__all__ = ["OkResult", "PendingPublish", "Publishes"]
+__all__ = ["OkResult", "PendingPublish", "Publishes", "Waiter"]
 
 
 class OkResult(NamedTuple):
@@ -28,19 +28,40 @@ class OkResult(NamedTuple):
     prefix: str  # machine-readable prefix ("duplicate", "invalid", ...) or ""
 
 
-Waiter = tuple[Callable[[OkResult], None], Callable[[Exception], None]]
+class Waiter(Protocol):
+    """Someone waiting for an event's OK (a ``publish()`` subscription)."""
+
+    def result(self, ok: OkResult) -> None:
+        """The relay answered."""
+
+    def error(self, error: Exception) -> None:
+        """The publish failed (the connection ended, the AUTH hook failed, ...)."""
 
 
 class PendingPublish(Pending):
     """One event waiting for its OK; several callers may wait for the same event."""
 
-    __slots__ = ("envelope", "event_id", "waiters")
+    __slots__ = ("envelope", "event_id", "others", "waiter")
 
     def __init__(self, event_id: str, envelope: str, waiter: Waiter) -> None:
         super().__init__()
         self.event_id = event_id  # what the OK names
         self.envelope = envelope  # the EVENT, encoded once
-        self.waiters = [waiter]  # (on_result, on_error) of each caller
+        self.waiter: Waiter | None = waiter  # the first caller waiting (most often the only)
+        self.others: list[Waiter] | None = None  # callers who published the same event since
+
+    def waiters(self) -> tuple[Waiter, ...]:
+        """Every caller waiting for this event, first come first."""
+        first = () if self.waiter is None else (self.waiter,)
+        return first if self.others is None else (*first, *self.others)
+
+    def leave(self, waiter: Waiter) -> bool:
+        """``waiter`` stopped waiting; return whether anyone still waits."""
+        if self.waiter is waiter:
+            self.waiter = None
+        elif self.others is not None and waiter in self.others:
+            self.others.remove(waiter)
+        return self.waiter is not None or bool(self.others)
 
 
 class Publishes:
@@ -52,38 +73,31 @@ class Publishes:
         self.session = session  # sends, retries
         self.pending: dict[str, PendingPublish] = {}  # events waiting for OK, by id
 
-    def start(
-        self,
-        event_id: str,
-        event: Mapping[str, Any],
-        on_result: Callable[[OkResult], None],
-        on_error: Callable[[Exception], None],
-    ) -> Callable[[], None]:
-        """Send EVENT (once for concurrent publishes of one event); return a detach function.
+    def start(self, event_id: str, event: Mapping[str, Any], waiter: Waiter) -> None:
+        """Send EVENT (once for concurrent publishes of one event) for ``waiter``.
 
         Raises:
             HoneybeeError: the connection refused the envelope (nothing is left pending).
         """
-        waiter = (on_result, on_error)
         pub = self.pending.get(event_id)
-        if pub is None:
-            pub = PendingPublish(event_id, enclose_event(event), waiter)
-            self.pending[event_id] = pub
-            try:
-                self.session.send(pub.envelope, pub)
-            except Exception:
-                self._drop(pub)
-                raise
-        else:
-            pub.waiters.append(waiter)
+        if pub is not None:
+            if pub.others is None:
+                pub.others = []
+            pub.others.append(waiter)
+            return
+        pub = PendingPublish(event_id, enclose_event(event), waiter)
+        self.pending[event_id] = pub
+        try:
+            self.session.send(pub.envelope, pub)
+        except Exception:
+            self._drop(pub)
+            raise
 
-        def detach() -> None:
-            if waiter in pub.waiters:
-                pub.waiters.remove(waiter)
-            if not pub.waiters:
-                self._drop(pub)
-
-        return detach
+    def detach(self, event_id: str, waiter: Waiter) -> None:
+        """``waiter`` stopped waiting; the last one to leave forgets the publish."""
+        pub = self.pending.get(event_id)
+        if pub is not None and not pub.leave(waiter):
+            self._drop(pub)
 
     def _drop(self, pub: PendingPublish) -> None:
         pub.end()
@@ -116,15 +130,15 @@ class Publishes:
                 return
         self._drop(pub)
         result = OkResult(event_id, accepted, message, prefix)
-        for on_result, _ in list(pub.waiters):
-            on_result(result)
+        for waiter in pub.waiters():
+            waiter.result(result)
 
     def fail(self, pub: PendingPublish, error: Exception) -> None:
         """End ``pub`` with ``error`` for every waiter."""
         if pub.phase is not Phase.ENDED:
             self._drop(pub)
-            for _, on_error in list(pub.waiters):
-                on_error(error)
+            for waiter in pub.waiters():
+                waiter.error(error)
 
     def restore(self, generation: int) -> None:
         """Resend what an older socket took and nobody answered."""

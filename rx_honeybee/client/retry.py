@@ -57,19 +57,22 @@ class Phase(enum.Enum):
 class Pending:
     """What a session tracks for one REQ or EVENT it sent and may send again."""
 
-    __slots__ = ("auth_tried", "phase", "retries", "sends", "sent_on", "timer")
+    __slots__ = ("auth_tried", "phase", "retries", "sent_on", "timer")
 
     def __init__(self) -> None:
         self.phase = Phase.QUEUED  # see Phase
         self.sent_on = 0  # socket generation that took the latest send
-        self.sends = 0  # sends so far: a write confirmation counts only for the latest
         self.auth_tried = False  # the one AUTH retry was used
         self.retries = 0  # rate-limited retries used
         self.timer: abc.DisposableBase | None = None  # the pending delayed retry
 
-    def confirm(self, send: int, generation: int) -> None:
-        """Socket ``generation`` wrote send number ``send``."""
-        if send == self.sends and self.phase is Phase.QUEUED:
+    def __call__(self, generation: int) -> None:
+        """Socket ``generation`` wrote it (``Connection.send(..., on_written=item)``).
+
+        A pending item is sent again only after its previous send was written and
+        answered or lost, so a confirmation always belongs to the latest send.
+        """
+        if self.phase is Phase.QUEUED:
             self.phase = Phase.SENT
             self.sent_on = generation
 

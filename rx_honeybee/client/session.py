@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any
 
 from reactivex import abc
 
 from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.client.deadlines import Deadlines
 from rx_honeybee.client.publishes import OkResult, Publishes
 from rx_honeybee.client.registry import Registry
 from rx_honeybee.client.retry import Pending, Phase, RetryPolicy, SessionConfig
@@ -83,6 +83,7 @@ class Session:
         self.retry = RetryPolicy(self.config)  # the one retry policy
         self.subscriptions = Subscriptions(self)  # live REQs
         self.publishes = Publishes(self)  # EVENTs waiting for OK
+        self.deadlines = Deadlines(lambda: self.scheduler)  # their timeouts, on one timer
         self.challenge: str | None = None  # latest NIP-42 challenge from the relay
         self._tasks: set[asyncio.Task[Any]] = set()  # running auth hooks
         ch = conn.channels()
@@ -131,9 +132,8 @@ class Session:
 
     def send(self, envelope: str, item: Pending) -> None:
         """Queue ``envelope`` for ``item``; the write is confirmed to it by callback."""
-        item.sends += 1
         item.phase = Phase.QUEUED
-        self.conn.send(envelope, on_written=partial(item.confirm, item.sends))
+        self.conn.send(envelope, on_written=item)
 
     def send_quietly(self, envelope: str) -> None:
         """Queue a CLOSE or AUTH no one waits for; a refusal is reported, not raised."""
@@ -219,6 +219,7 @@ class Session:
             return
         for task in self._tasks:
             task.cancel()
+        self.deadlines.clear()
         ended = InvalidState(f"the connection is {status.name}")
         self.subscriptions.end_all(None if status is ConnectionStatus.CLOSED else ended)
         self.publishes.end_all(ended)

@@ -87,10 +87,13 @@ async def test_a_large_answer_fits_the_default_write_queue() -> None:
 
 async def test_a_client_that_cannot_keep_up_is_disconnected() -> None:
     async with Relay(config=ConnectionConfig(write_queue_size=5)) as relay:
-        for t in range(20):
-            relay.publish(make_event(created_at=t))
+        for t in range(20):  # 18 MB in all: more than the kernel buffers on loopback hold
+            relay.publish(make_event(created_at=t, content=f"{t} " + "x" * 900_000))
         async with peer_of(relay) as peer:
+            peer.conn.hold_reading(peer)  # the client stops reading: TCP fills up
             peer.send("REQ", "all", {})
+            await asyncio.sleep(0.5)
+            peer.conn.release_reading(peer)
             await until(lambda: peer.conn.generation == 2 and peer.conn.status is S.CONNECTED)
             assert len(peer.inbox) < 20 and ["EOSE", "all"] not in peer.inbox
 
