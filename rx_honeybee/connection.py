@@ -21,7 +21,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import reactivex
 from reactivex import Observable, abc
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
@@ -31,6 +30,7 @@ from rx_honeybee.health import monitor_health
 from rx_honeybee.inbound import inbound_path
 from rx_honeybee.inbox import Inbox
 from rx_honeybee.interfaces import Notifier, OutgoingQueue
+from rx_honeybee.lean import OnDispose, Sink, lean
 from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
 from rx_honeybee.socket import DialContext, Gate, Link, Opened, SocketFactory, SocketItem
@@ -341,12 +341,21 @@ class Connection(Streams):
         notifier = self._notifier
         if notifier is None:
             notifier = backoff_notifier(self.config.reconnect, scheduler, reset=self.opened)
-        pipeline = reactivex.defer(self._attempt).pipe(retry_when(self._watch(notifier)))
+        pipeline = lean(self._dial).pipe(retry_when(self._watch(notifier)))
         self._subscription = pipeline.subscribe(
             self._on_item, self._on_fail, self._on_end, scheduler=scheduler
         )
 
-    def _attempt(self, _: abc.SchedulerBase | None = None) -> Observable[SocketItem]:
+    def _dial(self, sink: Sink, scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+        """One attempt (``defer``): a fresh socket Observable per subscription."""
+        try:
+            socket = self._attempt()
+        except Exception as exc:  # a socket factory that cannot even start
+            sink.on_error(exc)
+            return OnDispose(_nothing)
+        return socket.subscribe(sink, scheduler=scheduler)
+
+    def _attempt(self) -> Observable[SocketItem]:
         """Dial once more: the first attempt, or a retry the notifier released."""
         machine = self._machine
         if self._attempts:
@@ -361,7 +370,7 @@ class Connection(Streams):
 
         def watched(failures: Observable[Exception]) -> Observable[Any]:
             def subscribe(
-                observer: abc.ObserverBase[Exception], scheduler: abc.SchedulerBase | None = None
+                observer: Sink, scheduler: abc.SchedulerBase | None
             ) -> abc.DisposableBase:
                 def on_failure(error: Exception) -> None:
                     attempt = self._attempts
@@ -376,7 +385,7 @@ class Connection(Streams):
                     on_failure, observer.on_error, observer.on_completed, scheduler=scheduler
                 )
 
-            return notifier(Observable(subscribe))
+            return notifier(lean(subscribe))
 
         return watched
 
@@ -501,3 +510,7 @@ class Connection(Streams):
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
         super()._end_streams()
+
+
+def _nothing() -> None:
+    pass

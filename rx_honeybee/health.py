@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, SerialDisposable
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 from rx_honeybee.config import HealthConfig
 from rx_honeybee.errors import ConnectionUnhealthy, PongTimeout
+from rx_honeybee.lean import OnDispose, SerialSlot, Sink, later, lean
 from rx_honeybee.socket import Link, Opened, Pong, SocketItem
 
 __all__ = ["monitor_health"]
@@ -54,17 +53,17 @@ def monitor_health(
 
     def operator(source: Observable[SocketItem]) -> Observable[SocketItem]:
         def subscribe(
-            observer: abc.ObserverBase[SocketItem], sub_scheduler: abc.SchedulerBase | None = None
+            observer: Sink, sub_scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             sched = scheduler or sub_scheduler or AsyncIOScheduler(asyncio.get_running_loop())
-            timer = SerialDisposable()
+            timer = SerialSlot()
             link: Link | None = None
             seq = 0  # payload counter of the outstanding ping
             sent_at: datetime | None = None  # when the outstanding ping left
             failures = 0  # consecutive missed pongs
 
             def at(delay: float, action: Callable[[], None]) -> None:
-                timer.disposable = sched.schedule_relative(delay, lambda _s, _st: action())
+                timer.disposable = later(sched, delay, action)
 
             def ping() -> None:
                 nonlocal seq, sent_at
@@ -120,8 +119,13 @@ def monitor_health(
                 observer.on_completed()
 
             upstream = source.subscribe(on_next, on_error, on_completed, scheduler=sub_scheduler)
-            return CompositeDisposable(upstream, timer)
 
-        return Observable[Any](subscribe)
+            def dispose() -> None:
+                upstream.dispose()
+                timer.dispose()
+
+            return OnDispose(dispose)
+
+        return lean(subscribe)
 
     return operator

@@ -10,13 +10,26 @@ find one: every lean Observable shares a single lock.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
+from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-__all__ = ["Handlers", "LeanObservable", "OnDispose", "handlers_of"]
+__all__ = [
+    "Handlers",
+    "LeanObservable",
+    "OnDispose",
+    "SerialSlot",
+    "Signal",
+    "Sink",
+    "Slot",
+    "handlers_of",
+    "later",
+    "lean",
+]
 
 T = TypeVar("T")
 
@@ -90,3 +103,156 @@ class OnDispose(abc.DisposableBase):
         action, self._action = self._action, None
         if action is not None:
             action()
+
+
+class Signal:
+    """Wake whoever waits, once per ``fire()``: an ``asyncio.Event`` without its deque.
+
+    An idle connection has a few of these; an Event allocates a ~760-byte deque each at
+    construction, a Signal nothing until someone waits.
+    """
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] | None = None  # who waits now
+
+    def fire(self) -> None:
+        """Wake every waiter (nothing happens without one)."""
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Return at the next ``fire()``."""
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        await waiter
+
+
+class Sink(abc.ObserverBase[Any]):
+    """An observer over three callbacks that ignores everything after its end.
+
+    What reactivex's ``AutoDetachObserver`` guarantees, without its two locked disposables.
+    """
+
+    __slots__ = ("_completed", "_error", "_next", "stopped")
+
+    def __init__(self, handlers: Handlers) -> None:
+        self._next, self._error, self._completed = handlers  # where items go
+        self.stopped = False  # completed or failed: nothing more passes
+
+    def on_next(self, value: Any) -> None:
+        if not self.stopped:
+            self._next(value)
+
+    def on_error(self, error: Exception) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._error(error)
+
+    def on_completed(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._completed()
+
+
+Subscribe = Callable[[Sink, "abc.SchedulerBase | None"], abc.DisposableBase]
+
+
+class _FunctionObservable(LeanObservable[T]):
+    """A cold Observable whose subscriptions run ``subscribe(sink, scheduler)``."""
+
+    def __init__(self, subscribe: Subscribe) -> None:
+        self._run = subscribe  # what each subscription does
+
+    def _attach(
+        self, handlers: Handlers, scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return self._run(Sink(handlers), scheduler)
+
+
+def lean(subscribe: Subscribe) -> Observable[Any]:
+    """``reactivex.create`` for honeybee's own operators: the subscriber gets a :class:`Sink`.
+
+    ``subscribe`` must not raise (reactivex would turn that into ``on_error``).
+    """
+    return _FunctionObservable(subscribe)
+
+
+class Slot(abc.DisposableBase):
+    """Holds one disposable, set once; disposing before it is set disposes it on arrival."""
+
+    __slots__ = ("_current", "is_disposed")
+
+    def __init__(self) -> None:
+        self._current: abc.DisposableBase | None = None  # what it holds
+        self.is_disposed = False  # disposed: whatever arrives is disposed at once
+
+    @property
+    def disposable(self) -> abc.DisposableBase | None:
+        return self._current
+
+    @disposable.setter
+    def disposable(self, value: abc.DisposableBase | None) -> None:
+        if self.is_disposed:
+            if value is not None:
+                value.dispose()
+            return
+        self._current = value
+
+    def dispose(self) -> None:
+        if not self.is_disposed:
+            self.is_disposed = True
+            current, self._current = self._current, None
+            if current is not None:
+                current.dispose()
+
+
+class SerialSlot(Slot):
+    """Holds the current disposable; setting a new one disposes the previous one first."""
+
+    __slots__ = ()
+
+    @property
+    def disposable(self) -> abc.DisposableBase | None:
+        return self._current
+
+    @disposable.setter
+    def disposable(self, value: abc.DisposableBase | None) -> None:
+        if self.is_disposed:
+            if value is not None:
+                value.dispose()
+            return
+        previous, self._current = self._current, value
+        if previous is not None:
+            previous.dispose()
+
+
+class _Cancel(abc.DisposableBase):
+    """Disposes an asyncio timer handle."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: asyncio.TimerHandle) -> None:
+        self._handle = handle
+
+    def dispose(self) -> None:
+        self._handle.cancel()
+
+
+def later(
+    scheduler: abc.SchedulerBase, delay: float, action: Callable[[], None]
+) -> abc.DisposableBase:
+    """Run ``action`` after ``delay`` seconds on ``scheduler``; dispose the result to cancel.
+
+    On the asyncio scheduler this is one ``loop.call_later`` (a recurring health timer on
+    every idle connection); any other scheduler (a TestScheduler) is used as such.
+    """
+    loop = getattr(scheduler, "_loop", None) if type(scheduler) is AsyncIOScheduler else None
+    if loop is not None:
+        return _Cancel(loop.call_later(max(0.0, delay), action))
+    return scheduler.schedule_relative(delay, lambda _s, _st: action())

@@ -75,6 +75,7 @@ class Metrics:
         "_sent",
         "_start",
         "_wall",
+        "_window",
     )
 
     def __init__(
@@ -97,7 +98,8 @@ class Metrics:
         self._reconnections = 0  # reconnection attempts; survives reset()
         self._last_sent_at: float | None = None  # wall() of the last write
         self._last_received_at: float | None = None  # wall() of the last read
-        self._latencies: deque[float] = deque(maxlen=latency_window)  # recent pong RTTs
+        self._window = latency_window  # how many latencies are kept
+        self._latencies: deque[float] | tuple[()] = ()  # recent pong RTTs, made at the first
         self._compressed = False  # permessage-deflate negotiated on the current socket
         self._defer: Callable[[Callable[[], None]], object] = _call_now  # runs stamps
 
@@ -166,6 +168,8 @@ class Metrics:
         """
         if seconds < 0:
             raise ValueError(f"latency must be >= 0, got {seconds}")
+        if not self._latencies:
+            self._latencies = deque(maxlen=self._window)
         self._latencies.append(seconds)
 
     def mark_connected(self, compressed: bool = False) -> None:
@@ -194,7 +198,7 @@ class Metrics:
         self._bytes_sent = 0
         self.inbound.size = 0
         self._errors = 0
-        self._latencies.clear()
+        self._latencies = ()
         if reset_start_time:
             self._start = self._clock()
             self._last_sent_at = None

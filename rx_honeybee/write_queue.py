@@ -10,7 +10,6 @@ an envelope cut off mid-write may reach the peer twice, never zero times).
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable
 
@@ -18,11 +17,13 @@ from reactivex import Observable, abc
 
 from rx_honeybee.errors import EnvelopeTooLarge, InvalidState, QueueFull
 from rx_honeybee.hot import HotStream
+from rx_honeybee.lean import Signal
 from rx_honeybee.socket import Link
 
 __all__ = ["WriteQueue", "encoded_size"]
 
 Limiter = Callable[[Observable[str]], Observable[str]]
+_EMPTY: deque[str] = deque(maxlen=0)  # shared stand-in until a queue holds something
 
 
 def encoded_size(envelope: str) -> int:
@@ -44,9 +45,9 @@ class WriteQueue:
         self.max_size = max_size  # bound on one envelope, in bytes
         self._limiter = limiter  # outgoing rate limiter operator, if any
         self._pending = 0  # accepted, not yet written (in the limiter or in ``_ready``)
-        self._ready: deque[str] = deque()  # released by the limiter, waiting for a socket
-        self._wake = asyncio.Event()  # set when ``_ready`` gains an envelope
-        self._empty = asyncio.Event()  # set when the last pending envelope was written
+        self._ready: deque[str] = _EMPTY  # released by the limiter, waiting for a socket
+        self._wake = Signal()  # fired when ``_ready`` gains an envelope
+        self._empty = Signal()  # fired when the last pending envelope was written
         self._intake: HotStream[str] | None = None  # entry of the limiter pipeline
         self._limiter_sub: abc.DisposableBase | None = None  # its subscription
         self._closed = False  # no more puts
@@ -92,8 +93,10 @@ class WriteQueue:
             self._release(envelope)
 
     def _release(self, envelope: str) -> None:
+        if self._ready is _EMPTY:  # made on first use: an idle queue holds no deque
+            self._ready = deque()
         self._ready.append(envelope)
-        self._wake.set()
+        self._wake.fire()
 
     async def run(self, link: Link, on_sent: Callable[[str], None]) -> None:
         """Write envelopes to ``link`` in order until it fails or the task is cancelled.
@@ -111,10 +114,9 @@ class WriteQueue:
             self._try_send = self._on_sent = None
 
     async def _write_all(self, link: Link, on_sent: Callable[[str], None]) -> None:
-        ready = self._ready
         while True:
+            ready = self._ready
             if not ready:
-                self._wake.clear()
                 await self._wake.wait()
                 continue
             envelope = ready[0]
@@ -123,13 +125,12 @@ class WriteQueue:
                 ready.popleft()
                 self._pending -= 1
                 if not self._pending:
-                    self._empty.set()
+                    self._empty.fire()
                 on_sent(envelope)
 
     async def drained(self) -> None:
         """Wait until every accepted envelope was written."""
         while self._pending:
-            self._empty.clear()
             await self._empty.wait()
 
     def close(self) -> int:
@@ -138,6 +139,7 @@ class WriteQueue:
         if self._limiter_sub is not None:
             self._limiter_sub.dispose()
         unsent, self._pending = self._pending, 0
-        self._ready.clear()
-        self._empty.set()  # nothing is pending any more: release drained() waiters
+        self._ready.clear()  # a write in flight finds its envelope gone: not reported as sent
+        self._ready = _EMPTY
+        self._empty.fire()  # nothing is pending any more: release drained() waiters
         return unsent

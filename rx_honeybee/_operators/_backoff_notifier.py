@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, Disposable, SerialDisposable
 
 from rx_roots.backoff import backoff_delays
 
 from ..config import ReconnectConfig
 from ..errors import MaxReconnectAttemptsExceeded
+from ..lean import OnDispose, SerialSlot, Sink, lean
 from ._scheduler import resolve_scheduler
 
 __all__ = ["backoff_notifier_"]
@@ -42,10 +42,10 @@ def backoff_notifier_(
 
     def _backoff_notifier(errors: Observable[Exception]) -> Observable[float]:
         def subscribe(
-            observer: abc.ObserverBase[float], scheduler_: abc.SchedulerBase | None = None
+            observer: Sink, scheduler_: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            pending: deque[Exception] = deque()  # errors that arrived while a delay ran
-            timer = SerialDisposable()  # the delay being waited out
+            pending: deque[Exception] | None = None  # errors that arrived while a delay ran
+            timer = SerialSlot()  # the delay being waited out
             schedule: abc.SchedulerBase | None = None  # resolved at the first delay
             upcoming = delays()  # the delays left since the last (re)start
             attempts = 0  # delays handed out since the last (re)start
@@ -59,9 +59,9 @@ def backoff_notifier_(
                 attempts = 0
 
             def fail(error: Exception) -> None:
-                nonlocal stopped
+                nonlocal stopped, pending
                 stopped = True
-                pending.clear()
+                pending = None
                 timer.dispose()
                 observer.on_error(error)
 
@@ -102,9 +102,12 @@ def backoff_notifier_(
                     observer.on_completed()
 
             def on_error_item(error: Exception) -> None:
+                nonlocal pending
                 if stopped:
                     return
                 if waiting:  # never with retry_when; queue rather than overlap delays
+                    if pending is None:
+                        pending = deque()
                     pending.append(error)
                 else:
                     handle(error)
@@ -118,21 +121,26 @@ def backoff_notifier_(
                 if not stopped:
                     fail(error)
 
-            def dispose() -> None:
-                nonlocal stopped
-                stopped = True
-                pending.clear()
-
             resets = (
                 reset.subscribe(restart, on_upstream_error, scheduler=scheduler_)
                 if reset is not None
-                else Disposable()
+                else None
             )
             main = errors.subscribe(
                 on_error_item, on_upstream_error, on_upstream_completed, scheduler=scheduler_
             )
-            return CompositeDisposable(Disposable(dispose), timer, resets, main)
 
-        return Observable(subscribe)
+            def dispose() -> None:
+                nonlocal stopped, pending
+                stopped = True
+                pending = None
+                timer.dispose()
+                if resets is not None:
+                    resets.dispose()
+                main.dispose()
+
+            return OnDispose(dispose)
+
+        return lean(subscribe)
 
     return _backoff_notifier

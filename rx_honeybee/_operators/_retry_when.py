@@ -6,13 +6,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import (
-    CompositeDisposable,
-    Disposable,
-    SerialDisposable,
-    SingleAssignmentDisposable,
-)
-from reactivex.subject import Subject
+
+from ..hot import HotStream
+from ..lean import OnDispose, SerialSlot, Sink, Slot, lean
 
 __all__ = ["retry_when_"]
 
@@ -26,11 +22,11 @@ def retry_when_(
 
     def _retry_when(source: Observable[_T]) -> Observable[_T]:
         def subscribe(
-            observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+            observer: Sink, scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            errors: Subject[Exception] = Subject()  # source errors, fed to the notifier
-            attempt = SerialDisposable()  # subscription to the current attempt at the source
-            signals = SingleAssignmentDisposable()  # subscription to the notifier's output
+            errors: HotStream[Exception] = HotStream(_reraise)  # source errors, to the notifier
+            attempt = SerialSlot()  # subscription to the current attempt at the source
+            signals = Slot()  # subscription to the notifier's output
             stopped = False  # the output terminated or was disposed: never subscribe again
             subscribing = False  # the trampoline below is running (on this stack)
             requested = False  # a (re)subscription was asked for and not yet made
@@ -71,7 +67,7 @@ def retry_when_(
                 try:
                     while requested and not stopped:
                         requested = False
-                        current = SingleAssignmentDisposable()
+                        current = Slot()
                         attempt.disposable = current  # disposes the previous attempt first
                         current.disposable = source.subscribe(
                             observer.on_next,
@@ -89,11 +85,25 @@ def retry_when_(
                 signals.disposable = notifier(errors).subscribe(
                     resubscribe, on_signal_error, on_signal_completed, scheduler=scheduler
                 )
+            except Exception as exc:  # a notifier that cannot even start: the output fails
+                subscribing = False
+                on_signal_error(exc)
+                return OnDispose(stop)
             finally:
                 subscribing = False
             resubscribe()
-            return CompositeDisposable(Disposable(stop), attempt, signals)
 
-        return Observable(subscribe)
+            def dispose() -> None:
+                stop()
+                attempt.dispose()
+                signals.dispose()
+
+            return OnDispose(dispose)
+
+        return lean(subscribe)
 
     return _retry_when
+
+
+def _reraise(error: Exception) -> None:
+    raise error  # a notifier that fails on an error fails the subscription, as with a Subject

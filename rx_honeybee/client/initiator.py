@@ -24,6 +24,7 @@ from rx_honeybee.client.publishing import PublishObservable
 from rx_honeybee.client.session import AuthHook, OkResult, Session, SessionConfig
 from rx_honeybee.connection import Connection
 from rx_honeybee.errors import InvalidState, SubscriptionDuplicate
+from rx_honeybee.lean import OnDispose, Sink, lean
 from rx_honeybee.roles import Role, require_role
 from rx_roots import (
     JsonObject,
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 _MAX_SUB_ID = 64
+_NOTHING = Disposable()  # what a subscription that ended at once returns
 
 
 def _initiator(conn: Connection, action: str) -> Connection:
@@ -162,14 +164,12 @@ def request(
         _check_sub_id(sub_id)
     wanted = [dict(f) for f in filters]
 
-    def subscribe(
-        observer: abc.ObserverBase[dict[str, Any]], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
+    def subscribe(observer: Sink, scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
         subscriptions = Session.of(conn).subscriptions
         sid = sub_id if sub_id is not None else subscriptions.new_id()
         if sid in subscriptions.live:
             observer.on_error(SubscriptionDuplicate(f"subscription {sid} is already active"))
-            return Disposable()
+            return _NOTHING
         try:
             dispose = subscriptions.start(
                 sid,
@@ -181,7 +181,7 @@ def request(
             )
         except Exception as exc:
             observer.on_error(exc)
-            return Disposable()
-        return Disposable(dispose)
+            return _NOTHING
+        return OnDispose(dispose)
 
-    return Observable(subscribe)
+    return lean(subscribe)

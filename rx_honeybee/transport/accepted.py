@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from reactivex import Observable, abc, create
-from reactivex.disposable import Disposable
+from reactivex import Observable, abc
 
 from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.errors import ConnectionClosed
+from rx_honeybee.lean import OnDispose, lean
 from rx_honeybee.socket import DialContext, Opened, SocketFactory, SocketItem
 from rx_honeybee.transport.frames import AiohttpLink, read_frames, set_compression_level
 from rx_roots import enclose_notice
@@ -66,12 +66,12 @@ def accepted_socket(
                 set_compression_level(ws, config.compression.level)
             task = context.tasks.spawn(_read_client(ws, url, observer, context, limit, gate))
 
-            def dispose() -> None:
+            def stop() -> None:
                 task.cancel()
 
-            return Disposable(dispose)
+            return OnDispose(stop)
 
-        return create(subscribe)
+        return lean(subscribe)
 
     return factory
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from reactivex import Observable, abc, create
-from reactivex.disposable import Disposable
+from reactivex import Observable, abc
 
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.errors import ConnectionClosed, ConnectionFailed, ConnectionTimeout
+from rx_honeybee.lean import OnDispose, lean
 from rx_honeybee.socket import DO_NOT_RECONNECT, DialContext, Opened, SocketItem
 from rx_honeybee.transport.frames import AiohttpLink, read_frames, set_compression_level
 
@@ -52,12 +52,12 @@ def aiohttp_socket(
     ) -> abc.DisposableBase:
         task = context.tasks.spawn(_run(url, config, context, observer))
 
-        def dispose() -> None:
+        def stop() -> None:
             task.cancel()
 
-        return Disposable(dispose)
+        return OnDispose(stop)
 
-    return create(subscribe)
+    return lean(subscribe)
 
 
 async def _run(
