@@ -10,7 +10,7 @@ that of flattening ``route()`` per label.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from reactivex import Observable, abc
@@ -70,30 +70,62 @@ class ChannelHub:
         labels: Iterable[str] | None = None,
         on_error: ErrorHandler | None = None,
         upstream: Observable[str | bytes] | None = None,
+        *,
+        standard: bool = True,
     ) -> None:
         self.on_error = on_error  # unreadable labels and channel subscribers' faults
         self.upstream = upstream  # subscribed while any channel is, when given
         self.channels: dict[str, _Channel] = {}  # label → stream
-        self.dispatch: Callable[[str | bytes], None] = self._dispatcher()  # feed envelopes here
+        self.taps: dict[str, Callable[[str | bytes], None]] = {}  # label → direct handler
         self._subscription: abc.DisposableBase | None = None  # to ``upstream``
         self._refs = 0  # channel subscriptions alive
-        self.add(standard_labels() | frozenset(labels or ()))
-        events = self.channels["EVENT"]  # always there: a standard label
-        self.push_event: Callable[[str | bytes], None] = events.on_next  # its fast path
+        self.dispatch: Callable[[str | bytes], None] = _ignore  # feed envelopes here
+        self.push_event: Callable[[str | bytes], None] = _ignore  # the EVENT fast path
+        wanted = frozenset(labels or ())
+        self.add(standard_labels() | wanted if standard else wanted)
 
     def add(self, labels: Iterable[str]) -> dict[str, Observable[str | bytes]]:
         """Ensure a channel for each of ``labels``; return the channels asked for."""
         for label in labels:
             if label not in self.channels:
                 self.channels[label] = _Channel(self)
-        self.dispatch = self._dispatcher()
+        self._rebuild()
         return {label: self.channels[label] for label in sorted(labels)}
 
-    def _dispatcher(self) -> Callable[[str | bytes], None]:
-        """Build ``dispatch`` over the current channels (locals beat attribute lookups)."""
-        events = self.channels.get("EVENT")
-        push_event = events.on_next if events is not None else None
-        find = self.channels.get
+    def tap(self, handlers: Mapping[str, Callable[[str | bytes], None]]) -> None:
+        """Call each handler with every envelope of its label, before that label's channel.
+
+        For a connection's own layers (its session): no stream in between, and a handler
+        that raises is reported on ``on_error`` like a channel subscriber. One per label.
+
+        Raises:
+            ValueError: a label has a tap already (nothing is tapped then).
+        """
+        taken = sorted(set(handlers) & set(self.taps))
+        if taken:
+            raise ValueError(f"tapped already: {', '.join(taken)}")
+        self.taps.update(handlers)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        targets = {label: self._target(label) for label in {*self.channels, *self.taps}}
+        self.push_event = targets.get("EVENT") or _ignore
+        self.dispatch = self._dispatcher(targets)
+
+    def _target(self, label: str) -> Callable[[str | bytes], None] | None:
+        """What one envelope of ``label`` goes to: its tap, its channel, or both."""
+        channel = self.channels.get(label)
+        tap = self.taps.get(label)
+        if tap is None:
+            return channel.on_next if channel is not None else None
+        return _Tapped(tap, channel, self.on_error)
+
+    def _dispatcher(
+        self, targets: dict[str, Callable[[str | bytes], None] | None]
+    ) -> Callable[[str | bytes], None]:
+        """Build ``dispatch`` over ``targets`` (locals beat attribute lookups)."""
+        push_event = targets.get("EVENT")
+        find = targets.get
         report = self.on_error
 
         def dispatch(envelope: str | bytes) -> None:
@@ -110,9 +142,9 @@ class ChannelHub:
                     fault.__cause__ = err
                     report(fault)
                 return
-            channel = find(label)
-            if channel is not None:
-                channel.on_next(envelope)
+            target = find(label)
+            if target is not None:
+                target(envelope)
 
         return dispatch
 
@@ -171,3 +203,32 @@ def channels(
     """
     hub = ChannelHub(labels, on_error, upstream=messages)
     return dict(hub.channels)
+
+
+def _ignore(_: str | bytes) -> None:
+    pass
+
+
+class _Tapped:
+    """A tapped label's target: the tap (faults reported), then the channel if any."""
+
+    __slots__ = ("_channel", "_report", "_tap")
+
+    def __init__(
+        self,
+        tap: Callable[[str | bytes], None],
+        channel: _Channel | None,
+        report: ErrorHandler | None,
+    ) -> None:
+        self._tap = tap  # the layer's handler
+        self._channel = channel  # the label's stream, if someone asked for it
+        self._report = report  # where a raising tap goes
+
+    def __call__(self, envelope: str | bytes) -> None:
+        try:
+            self._tap(envelope)
+        except Exception as exc:  # as HotStream does for a channel subscriber
+            if self._report is not None:
+                self._report(exc)
+        if self._channel is not None:
+            self._channel.on_next(envelope)

@@ -22,7 +22,7 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 from rx_honeybee.config import HealthConfig
 from rx_honeybee.errors import ConnectionUnhealthy, PongTimeout
-from rx_honeybee.lean import OnDispose, SerialSlot, Sink, later, lean
+from rx_honeybee.lean import SerialSlot, Sink, later, lean
 from rx_honeybee.socket import Link, Opened, Pong, SocketItem
 
 __all__ = ["monitor_health"]
@@ -52,80 +52,113 @@ def monitor_health(
     """
 
     def operator(source: Observable[SocketItem]) -> Observable[SocketItem]:
-        def subscribe(
-            observer: Sink, sub_scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            sched = scheduler or sub_scheduler or AsyncIOScheduler(asyncio.get_running_loop())
-            timer = SerialSlot()
-            link: Link | None = None
-            seq = 0  # payload counter of the outstanding ping
-            sent_at: datetime | None = None  # when the outstanding ping left
-            failures = 0  # consecutive missed pongs
-
-            def at(delay: float, action: Callable[[], None]) -> None:
-                timer.disposable = later(sched, delay, action)
-
-            def ping() -> None:
-                nonlocal seq, sent_at
-                if link is None:
-                    return
-                seq += 1
-                sent_at = sched.now
-                link.ping(seq.to_bytes(8, "big"))
-                at(config.pong_timeout, missed)
-
-            def missed() -> None:
-                nonlocal failures, sent_at
-                failures += 1
-                sent_at = None
-                miss = PongTimeout(url, failures, config.pong_timeout)
-                if failures >= config.failure_threshold:
-                    timer.dispose()
-                    unhealthy = ConnectionUnhealthy(url, failures, str(miss))
-                    unhealthy.__cause__ = miss
-                    observer.on_error(unhealthy)
-                    return
-                if on_miss is not None:
-                    on_miss(miss)
-                ping()
-
-            def pong(payload: bytes) -> None:
-                nonlocal failures, sent_at
-                if sent_at is None or payload != seq.to_bytes(8, "big"):
-                    return  # late or unsolicited
-                latency = (sched.now - sent_at).total_seconds()
-                sent_at = None
-                failures = 0
-                if on_latency is not None:
-                    on_latency(latency)
-                at(max(0.0, config.ping_interval - latency), ping)
-
-            def on_next(item: SocketItem) -> None:
-                nonlocal link
-                if type(item) is Pong:
-                    pong(item.payload)
-                    return
-                if type(item) is Opened:
-                    link = item.link
-                    at(config.ping_interval, ping)
-                observer.on_next(item)
-
-            def on_error(exc: Exception) -> None:
-                timer.dispose()
-                observer.on_error(exc)
-
-            def on_completed() -> None:
-                timer.dispose()
-                observer.on_completed()
-
-            upstream = source.subscribe(on_next, on_error, on_completed, scheduler=sub_scheduler)
-
-            def dispose() -> None:
-                upstream.dispose()
-                timer.dispose()
-
-            return OnDispose(dispose)
+        def subscribe(observer: Sink, subscribed: abc.SchedulerBase | None = None) -> _Monitor:
+            sched = scheduler or subscribed or AsyncIOScheduler(asyncio.get_running_loop())
+            monitor = _Monitor(config, url, sched, observer, on_latency, on_miss)
+            monitor.upstream = source.subscribe(
+                monitor.on_next, monitor.on_error, monitor.on_completed, scheduler=subscribed
+            )
+            return monitor
 
         return lean(subscribe)
 
     return operator
+
+
+class _Monitor(abc.DisposableBase):
+    """One monitored socket (a class with slots: every connection holds one for its life)."""
+
+    __slots__ = (
+        "config",
+        "failures",
+        "link",
+        "observer",
+        "on_latency",
+        "on_miss",
+        "scheduler",
+        "sent_at",
+        "seq",
+        "timer",
+        "upstream",
+        "url",
+    )
+
+    def __init__(
+        self,
+        config: HealthConfig,
+        url: str,
+        scheduler: abc.SchedulerBase,
+        observer: Sink,
+        on_latency: Callable[[float], None] | None,
+        on_miss: Callable[[PongTimeout], None] | None,
+    ) -> None:
+        self.config = config  # interval, timeout, threshold
+        self.url = url  # for error messages
+        self.scheduler = scheduler  # time source
+        self.observer = observer  # the socket items, minus pongs
+        self.on_latency = on_latency  # each round trip
+        self.on_miss = on_miss  # each missed pong below the threshold
+        self.timer = SerialSlot()  # the next ping, or the pong deadline
+        self.link: Link | None = None  # where pings go, once the socket is up
+        self.seq = 0  # payload counter of the outstanding ping
+        self.sent_at: datetime | None = None  # when the outstanding ping left
+        self.failures = 0  # consecutive missed pongs
+        self.upstream: abc.DisposableBase | None = None  # the socket's subscription
+
+    def at(self, delay: float, action: Callable[[], None]) -> None:
+        self.timer.disposable = later(self.scheduler, delay, action)
+
+    def ping(self) -> None:
+        if self.link is None:
+            return
+        self.seq += 1
+        self.sent_at = self.scheduler.now
+        self.link.ping(self.seq.to_bytes(8, "big"))
+        self.at(self.config.pong_timeout, self.missed)
+
+    def missed(self) -> None:
+        self.failures += 1
+        self.sent_at = None
+        miss = PongTimeout(self.url, self.failures, self.config.pong_timeout)
+        if self.failures >= self.config.failure_threshold:
+            self.timer.dispose()
+            unhealthy = ConnectionUnhealthy(self.url, self.failures, str(miss))
+            unhealthy.__cause__ = miss
+            self.observer.on_error(unhealthy)
+            return
+        if self.on_miss is not None:
+            self.on_miss(miss)
+        self.ping()
+
+    def pong(self, payload: bytes) -> None:
+        sent_at = self.sent_at
+        if sent_at is None or payload != self.seq.to_bytes(8, "big"):
+            return  # late or unsolicited
+        latency = (self.scheduler.now - sent_at).total_seconds()
+        self.sent_at = None
+        self.failures = 0
+        if self.on_latency is not None:
+            self.on_latency(latency)
+        self.at(max(0.0, self.config.ping_interval - latency), self.ping)
+
+    def on_next(self, item: SocketItem) -> None:
+        if type(item) is Pong:
+            self.pong(item.payload)
+            return
+        if type(item) is Opened:
+            self.link = item.link
+            self.at(self.config.ping_interval, self.ping)
+        self.observer.on_next(item)
+
+    def on_error(self, exc: Exception) -> None:
+        self.timer.dispose()
+        self.observer.on_error(exc)
+
+    def on_completed(self) -> None:
+        self.timer.dispose()
+        self.observer.on_completed()
+
+    def dispose(self) -> None:
+        if self.upstream is not None:
+            self.upstream.dispose()
+        self.timer.dispose()

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from reactivex import abc
 from reactivex.disposable import Disposable
 
-from rx_honeybee.lean import Handlers, LeanObservable, OnDispose
+from rx_honeybee.lean import Handlers, LeanObservable
 
 __all__ = ["HotStream"]
 
@@ -77,12 +77,11 @@ class HotStream(LeanObservable[T], Generic[T]):
             return _NOTHING
         self._handlers = (*self._handlers, handlers)
         self.observed = True
+        return _Subscription(self, handlers)
 
-        def remove() -> None:
-            self._handlers = tuple(h for h in self._handlers if h is not handlers)
-            self.observed = bool(self._handlers)
-
-        return OnDispose(remove)
+    def _remove(self, handlers: Handlers) -> None:
+        self._handlers = tuple(h for h in self._handlers if h is not handlers)
+        self.observed = bool(self._handlers)
 
     def _guard(self, handler: Callable[..., None], *args: Any) -> None:
         try:
@@ -128,3 +127,18 @@ class HotStream(LeanObservable[T], Generic[T]):
         self.observed = False
         for handlers in subscribers:
             self._guard(handlers[1], error)
+
+
+class _Subscription(abc.DisposableBase):
+    """One subscriber of a HotStream; disposing removes it (a closure would cost more)."""
+
+    __slots__ = ("_handlers", "_stream")
+
+    def __init__(self, stream: HotStream[Any], handlers: Handlers) -> None:
+        self._stream: HotStream[Any] | None = stream  # cleared once removed
+        self._handlers = handlers  # what to remove
+
+    def dispose(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream._remove(self._handlers)

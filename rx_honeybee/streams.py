@@ -7,7 +7,7 @@ an idle connection costs little; every stream ends when the connection does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from reactivex import Observable
@@ -108,12 +108,26 @@ class Streams:
         labels and channel subscribers' faults go to ``errors``. Every call shares one
         dispatcher; channels complete with ``messages``.
         """
+        wanted = standard_labels() | frozenset(labels or ())
+        return self._channel_hub().add(wanted)  # type: ignore[return-value]
+
+    def tap(self, handlers: Mapping[str, Callable[[str], None]]) -> None:
+        """Call each handler with every inbound envelope of its label, from the reader.
+
+        For the connection's own layers (a session): no stream in between; a handler that
+        raises is reported on ``errors``. One tap per label.
+
+        Raises:
+            ValueError: a label is tapped already.
+        """
+        self._channel_hub().tap(handlers)  # type: ignore[arg-type]
+
+    def _channel_hub(self) -> ChannelHub:
         if self._hub is None:
-            self._hub = ChannelHub(on_error=self._report)
+            self._hub = ChannelHub(on_error=self._report, standard=False)
             if self._messages.is_stopped:
                 self._hub.complete()
-        wanted = standard_labels() | frozenset(labels or ())
-        return self._hub.add(wanted)  # type: ignore[return-value]
+        return self._hub
 
     def report(self, error: Exception) -> None:
         """Publish ``error`` on ``errors`` (and count it)."""

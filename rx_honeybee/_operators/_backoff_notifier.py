@@ -12,7 +12,7 @@ from rx_roots.backoff import backoff_delays
 
 from ..config import ReconnectConfig
 from ..errors import MaxReconnectAttemptsExceeded
-from ..lean import OnDispose, SerialSlot, Sink, lean
+from ..lean import SerialSlot, Sink, lean
 from ._scheduler import resolve_scheduler
 
 __all__ = ["backoff_notifier_"]
@@ -41,106 +41,143 @@ def backoff_notifier_(
     delays()  # validate the policy now rather than at the first error
 
     def _backoff_notifier(errors: Observable[Exception]) -> Observable[float]:
-        def subscribe(
-            observer: Sink, scheduler_: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            pending: deque[Exception] | None = None  # errors that arrived while a delay ran
-            timer = SerialSlot()  # the delay being waited out
-            schedule: abc.SchedulerBase | None = None  # resolved at the first delay
-            upcoming = delays()  # the delays left since the last (re)start
-            attempts = 0  # delays handed out since the last (re)start
-            waiting = False  # a delay is running
-            upstream_done = False  # the errors stream completed
-            stopped = False  # the output terminated or was disposed
-
-            def restart(_: Any) -> None:
-                nonlocal upcoming, attempts
-                upcoming = delays()
-                attempts = 0
-
-            def fail(error: Exception) -> None:
-                nonlocal stopped, pending
-                stopped = True
-                pending = None
-                timer.dispose()
-                observer.on_error(error)
-
-            def handle(error: Exception) -> None:
-                nonlocal schedule, attempts, waiting
-                try:
-                    if not config.enabled or (retryable is not None and not retryable(error)):
-                        fail(error)
-                        return
-                    delay = next(upcoming, None)
-                    if delay is None:
-                        give_up = MaxReconnectAttemptsExceeded(attempts)
-                        give_up.__cause__ = error
-                        fail(give_up)
-                        return
-                    if schedule is None:
-                        schedule = resolve_scheduler(scheduler, scheduler_, "backoff_notifier")
-                except Exception as exc:  # a faulty retryable() or no scheduler
-                    fail(exc)
-                    return
-                attempts += 1
-                waiting = True
-
-                def elapsed(_: abc.SchedulerBase, __: Any = None) -> None:
-                    nonlocal waiting
-                    waiting = False
-                    observer.on_next(delay)
-                    next_step()
-
-                timer.disposable = schedule.schedule_relative(delay, elapsed)
-
-            def next_step() -> None:
-                if stopped or waiting:
-                    return
-                if pending:
-                    handle(pending.popleft())
-                elif upstream_done:
-                    observer.on_completed()
-
-            def on_error_item(error: Exception) -> None:
-                nonlocal pending
-                if stopped:
-                    return
-                if waiting:  # never with retry_when; queue rather than overlap delays
-                    if pending is None:
-                        pending = deque()
-                    pending.append(error)
-                else:
-                    handle(error)
-
-            def on_upstream_completed() -> None:
-                nonlocal upstream_done
-                upstream_done = True
-                next_step()
-
-            def on_upstream_error(error: Exception) -> None:
-                if not stopped:
-                    fail(error)
-
-            resets = (
-                reset.subscribe(restart, on_upstream_error, scheduler=scheduler_)
-                if reset is not None
-                else None
-            )
-            main = errors.subscribe(
-                on_error_item, on_upstream_error, on_upstream_completed, scheduler=scheduler_
-            )
-
-            def dispose() -> None:
-                nonlocal stopped, pending
-                stopped = True
-                pending = None
-                timer.dispose()
-                if resets is not None:
-                    resets.dispose()
-                main.dispose()
-
-            return OnDispose(dispose)
+        def subscribe(observer: Sink, subscribed: abc.SchedulerBase | None = None) -> _Backoff:
+            backoff = _Backoff(config, delays, retryable, observer, scheduler, subscribed)
+            backoff.start(errors, reset)
+            return backoff
 
         return lean(subscribe)
 
     return _backoff_notifier
+
+
+class _Backoff(abc.DisposableBase):
+    """One subscription of a backoff notifier (a class: every connection holds one)."""
+
+    __slots__ = (
+        "attempts",
+        "config",
+        "delays",
+        "main",
+        "observer",
+        "pending",
+        "resets",
+        "retryable",
+        "schedule",
+        "scheduler",
+        "stopped",
+        "subscribed",
+        "timer",
+        "upcoming",
+        "upstream_done",
+        "waiting",
+    )
+
+    def __init__(
+        self,
+        config: ReconnectConfig,
+        delays: Callable[[], Iterator[float]],
+        retryable: Callable[[Exception], bool] | None,
+        observer: Sink,
+        scheduler: abc.SchedulerBase | None,
+        subscribed: abc.SchedulerBase | None,
+    ) -> None:
+        self.config = config  # the policy
+        self.delays = delays  # a fresh iterator of the policy's delays
+        self.retryable = retryable  # which errors are retried at all
+        self.observer = observer  # the output: one item per retry
+        self.scheduler = scheduler  # the operator's own scheduler, if given
+        self.subscribed = subscribed  # the one given to subscribe
+        self.pending: deque[Exception] | None = None  # errors that arrived while waiting
+        self.timer = SerialSlot()  # the delay being waited out
+        self.schedule: abc.SchedulerBase | None = None  # resolved at the first delay
+        self.upcoming = delays()  # the delays left since the last (re)start
+        self.attempts = 0  # delays handed out since the last (re)start
+        self.waiting = False  # a delay is running
+        self.upstream_done = False  # the errors stream completed
+        self.stopped = False  # the output terminated or was disposed
+        self.resets: abc.DisposableBase | None = None  # subscription to ``reset``
+        self.main: abc.DisposableBase | None = None  # subscription to the errors
+
+    def start(self, errors: Observable[Exception], reset: Observable[Any] | None) -> None:
+        sched = self.subscribed
+        if reset is not None:
+            self.resets = reset.subscribe(self.restart, self.on_upstream_error, scheduler=sched)
+        self.main = errors.subscribe(
+            self.on_error_item, self.on_upstream_error, self.on_upstream_completed, scheduler=sched
+        )
+
+    def restart(self, _: Any) -> None:
+        self.upcoming = self.delays()
+        self.attempts = 0
+
+    def fail(self, error: Exception) -> None:
+        self.stopped = True
+        self.pending = None
+        self.timer.dispose()
+        self.observer.on_error(error)
+
+    def handle(self, error: Exception) -> None:
+        try:
+            retryable = self.retryable
+            if not self.config.enabled or (retryable is not None and not retryable(error)):
+                self.fail(error)
+                return
+            delay = next(self.upcoming, None)
+            if delay is None:
+                give_up = MaxReconnectAttemptsExceeded(self.attempts)
+                give_up.__cause__ = error
+                self.fail(give_up)
+                return
+            if self.schedule is None:
+                self.schedule = resolve_scheduler(
+                    self.scheduler, self.subscribed, "backoff_notifier"
+                )
+        except Exception as exc:  # a faulty retryable() or no scheduler
+            self.fail(exc)
+            return
+        self.attempts += 1
+        self.waiting = True
+        self.timer.disposable = self.schedule.schedule_relative(
+            delay, lambda _s, _st: self.elapsed(delay)
+        )
+
+    def elapsed(self, delay: float) -> None:
+        self.waiting = False
+        self.observer.on_next(delay)
+        self.next_step()
+
+    def next_step(self) -> None:
+        if self.stopped or self.waiting:
+            return
+        if self.pending:
+            self.handle(self.pending.popleft())
+        elif self.upstream_done:
+            self.observer.on_completed()
+
+    def on_error_item(self, error: Exception) -> None:
+        if self.stopped:
+            return
+        if self.waiting:  # never with retry_when; queue rather than overlap delays
+            if self.pending is None:
+                self.pending = deque()
+            self.pending.append(error)
+        else:
+            self.handle(error)
+
+    def on_upstream_completed(self) -> None:
+        self.upstream_done = True
+        self.next_step()
+
+    def on_upstream_error(self, error: Exception) -> None:
+        if not self.stopped:
+            self.fail(error)
+
+    def dispose(self) -> None:
+        self.stopped = True
+        self.pending = None
+        self.timer.dispose()
+        if self.resets is not None:
+            self.resets.dispose()
+        if self.main is not None:
+            self.main.dispose()

@@ -34,6 +34,7 @@ from rx_honeybee.hot import HotStream
 from rx_honeybee.interfaces import ConnectionFactory
 from rx_honeybee.lean import Handlers, LeanObservable, OnDispose
 from rx_honeybee.tasks import TaskSet
+from rx_honeybee.transport.client import SharedSession, shared_sockets
 from rx_roots import ConnectionStatus, normalize_relay_url
 
 __all__ = ["Pool"]
@@ -78,6 +79,8 @@ class Pool:
         self.config = config if config is not None else ConnectionConfig()  # per connection
         self._scheduler = scheduler  # shared time source
         self._factory = connection_factory  # builds each relay's connection, if given
+        self._http = SharedSession()  # one aiohttp session for every default connection
+        self._sockets = shared_sockets(self._http)  # their socket factory
         self._initial = list(dict.fromkeys(normalize_relay_url(u) for u in urls))  # to dial
         self._conns: dict[str, Connection] = {}  # normalized url → connection
         self._wiring: dict[str, list[abc.DisposableBase]] = {}  # url → stream subscriptions
@@ -116,6 +119,7 @@ class Pool:
         conns = list(self._conns.values())
         await asyncio.gather(*(conn.close() for conn in conns))
         await self._tasks.drain()
+        await self._http.close()
         for url in list(self._conns):
             self._detach(url)
         self._statuses.on_completed()
@@ -194,7 +198,9 @@ class Pool:
         if self._factory is not None:
             conn = self._factory(url, self.config, scheduler=self._scheduler)
         else:
-            conn = Connection(url, self.config, scheduler=self._scheduler)
+            conn = Connection(
+                url, self.config, scheduler=self._scheduler, socket_factory=self._sockets
+            )
         self._conns[url] = conn
         self._wiring[url] = [
             conn.state.subscribe(lambda _: self._publish_statuses()),

@@ -86,12 +86,15 @@ class Session:
         self.deadlines = Deadlines(lambda: self.scheduler)  # their timeouts, on one timer
         self.challenge: str | None = None  # latest NIP-42 challenge from the relay
         self._tasks: set[asyncio.Task[Any]] = set()  # running auth hooks
-        ch = conn.channels()
-        ch["EVENT"].subscribe(self.subscriptions.on_event)
-        ch["EOSE"].subscribe(self._reading(find_eose, self.subscriptions.on_eose))
-        ch["CLOSED"].subscribe(self._reading(find_closed, self.subscriptions.on_closed))
-        ch["OK"].subscribe(self._reading(find_ok, self.publishes.on_ok))
-        ch["AUTH"].subscribe(self._on_auth)
+        conn.tap(
+            {
+                "EVENT": self.subscriptions.on_event,
+                "EOSE": _Reader(find_eose, self.subscriptions.on_eose, conn.report),
+                "CLOSED": _Reader(find_closed, self.subscriptions.on_closed, conn.report),
+                "OK": _Reader(find_ok, self.publishes.on_ok, conn.report),
+                "AUTH": self._on_auth,
+            }
+        )
         conn.opened.subscribe(lambda _: self._restore())
         conn.state.subscribe(self._on_state)
         conn.session = self
@@ -101,27 +104,6 @@ class Session:
         """The connection's session, made with default settings on first use."""
         session = conn.session
         return session if session is not None else cls(conn)
-
-    def _reading(
-        self, find: Callable[[str], Any], handle: Callable[..., None]
-    ) -> Callable[[str], None]:
-        """Parse each envelope with ``find`` and pass its fields to ``handle``.
-
-        A malformed envelope is reported on the connection's ``errors`` and skipped.
-        """
-
-        def on_envelope(envelope: str) -> None:
-            try:
-                fields = find(envelope)
-            except RootsError as err:
-                self.conn.report(err)
-                return
-            if isinstance(fields, tuple):
-                handle(*fields)
-            else:
-                handle(fields)
-
-        return on_envelope
 
     # -- what subscriptions and publishes use --------------------------------------------
 
@@ -223,3 +205,34 @@ class Session:
         ended = InvalidState(f"the connection is {status.name}")
         self.subscriptions.end_all(None if status is ConnectionStatus.CLOSED else ended)
         self.publishes.end_all(ended)
+
+
+class _Reader:
+    """Parses each envelope with ``find`` and passes its fields to ``handle``.
+
+    A malformed envelope is reported (``report``) and skipped. A small object rather than
+    a closure: every connection with a session holds three.
+    """
+
+    __slots__ = ("_find", "_handle", "_report")
+
+    def __init__(
+        self,
+        find: Callable[[str], Any],
+        handle: Callable[..., None],
+        report: Callable[[Exception], None],
+    ) -> None:
+        self._find = find  # an rx_roots find_* function
+        self._handle = handle  # gets the fields
+        self._report = report  # gets a RootsError
+
+    def __call__(self, envelope: str) -> None:
+        try:
+            fields = self._find(envelope)
+        except RootsError as err:
+            self._report(err)
+            return
+        if isinstance(fields, tuple):
+            self._handle(*fields)
+        else:
+            self._handle(fields)

@@ -6,7 +6,19 @@ Everything else in rx_honeybee sees a socket as a cold Observable
 
 from __future__ import annotations
 
-from rx_honeybee.transport.client import aiohttp_socket, classify_dial_error
+from rx_honeybee.transport.client import (
+    SharedSession,
+    aiohttp_socket,
+    classify_dial_error,
+    shared_sockets,
+)
 from rx_honeybee.transport.frames import AiohttpLink, read_frames
 
-__all__ = ["AiohttpLink", "aiohttp_socket", "classify_dial_error", "read_frames"]
+__all__ = [
+    "AiohttpLink",
+    "SharedSession",
+    "aiohttp_socket",
+    "classify_dial_error",
+    "read_frames",
+    "shared_sockets",
+]

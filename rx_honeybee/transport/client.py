@@ -15,12 +15,13 @@ from reactivex import Observable, abc
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.errors import ConnectionClosed, ConnectionFailed, ConnectionTimeout
 from rx_honeybee.lean import OnDispose, lean
-from rx_honeybee.socket import DO_NOT_RECONNECT, DialContext, Opened, SocketItem
+from rx_honeybee.socket import DO_NOT_RECONNECT, DialContext, Opened, SocketFactory, SocketItem
 from rx_honeybee.transport.frames import AiohttpLink, read_frames, set_compression_level
 
-__all__ = ["aiohttp_socket", "classify_dial_error"]
+__all__ = ["SharedSession", "aiohttp_socket", "classify_dial_error", "shared_sockets"]
 
 _CLOSE_TIMEOUT = 1.0  # seconds to wait for the peer's close frame before aborting
+_NO_TOTAL = aiohttp.ClientTimeout(total=None)  # a socket lives long; dialling is timed apart
 
 
 def classify_dial_error(url: str, exc: BaseException) -> ConnectionFailed:
@@ -42,15 +43,55 @@ def classify_dial_error(url: str, exc: BaseException) -> ConnectionFailed:
     return ConnectionFailed(url, "network", f"{type(exc).__name__}: {exc}")
 
 
+class SharedSession:
+    """One aiohttp ``ClientSession`` for many sockets (a Pool's relays), made on first use.
+
+    A session with its connector costs several KiB; 500 relays need one, not 500. Its
+    connector has no connection limit (each websocket keeps its connection).
+    """
+
+    __slots__ = ("_session",)
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None  # made at the first dial
+
+    def get(self) -> aiohttp.ClientSession:
+        """The session (a new one if the previous was closed)."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=_NO_TOTAL)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session; sockets still open on it are closed with it."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
 def aiohttp_socket(
     url: str, config: ConnectionConfig, context: DialContext
 ) -> Observable[SocketItem]:
-    """Return the cold Observable of one aiohttp client socket to ``url``."""
+    """Return the cold Observable of one aiohttp client socket to ``url`` (own session)."""
+    return _socket(url, config, context, None)
 
+
+def shared_sockets(shared: SharedSession) -> SocketFactory:
+    """A socket factory whose sockets all dial through ``shared``."""
+
+    def factory(url: str, config: ConnectionConfig, context: DialContext) -> Observable[SocketItem]:
+        return _socket(url, config, context, shared)
+
+    return factory
+
+
+def _socket(
+    url: str, config: ConnectionConfig, context: DialContext, shared: SharedSession | None
+) -> Observable[SocketItem]:
     def subscribe(
         observer: abc.ObserverBase[SocketItem], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
-        task = context.tasks.spawn(_run(url, config, context, observer))
+        task = context.tasks.spawn(_run(url, config, context, observer, shared))
 
         def stop() -> None:
             task.cancel()
@@ -61,10 +102,13 @@ def aiohttp_socket(
 
 
 async def _run(
-    url: str, config: ConnectionConfig, context: DialContext, observer: abc.ObserverBase[SocketItem]
+    url: str,
+    config: ConnectionConfig,
+    context: DialContext,
+    observer: abc.ObserverBase[SocketItem],
+    shared: SharedSession | None,
 ) -> None:
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.connect_timeout)
-    session = aiohttp.ClientSession(timeout=timeout)
+    session = shared.get() if shared is not None else aiohttp.ClientSession(timeout=_NO_TOTAL)
     ws: aiohttp.ClientWebSocketResponse | None = None
     try:
         try:
@@ -101,4 +145,5 @@ async def _run(
                 await asyncio.wait_for(ws.close(), _CLOSE_TIMEOUT)
             except (TimeoutError, OSError, aiohttp.ClientError, RuntimeError):
                 pass
-        await session.close()
+        if shared is None:
+            await session.close()
