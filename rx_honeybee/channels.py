@@ -95,8 +95,10 @@ class ChannelHub:
     def tap(self, handlers: Mapping[str, Callable[[str | bytes], None]]) -> None:
         """Call each handler with every envelope of its label, before that label's channel.
 
-        For a connection's own layers (its session): no stream in between, and a handler
-        that raises is reported on ``on_error`` like a channel subscriber. One per label.
+        For a connection's own layers (its session): no stream in between. A tap must not
+        raise (it guards the callbacks it calls); if it does anyway while the label also
+        has a channel, the fault goes to ``on_error`` and the channel still gets the
+        envelope. One tap per label.
 
         Raises:
             ValueError: a label has a tap already (nothing is tapped then).
@@ -118,6 +120,8 @@ class ChannelHub:
         tap = self.taps.get(label)
         if tap is None:
             return channel.on_next if channel is not None else None
+        if channel is None:
+            return tap  # the per-envelope path of a session: nothing in between
         return _Tapped(tap, channel, self.on_error)
 
     def _dispatcher(

@@ -114,8 +114,8 @@ class Streams:
     def tap(self, handlers: Mapping[str, Callable[[str], None]]) -> None:
         """Call each handler with every inbound envelope of its label, from the reader.
 
-        For the connection's own layers (a session): no stream in between; a handler that
-        raises is reported on ``errors``. One tap per label.
+        For the connection's own layers (a session): no stream in between, so a handler
+        must not raise (it guards the user callbacks it calls). One tap per label.
 
         Raises:
             ValueError: a label is tapped already.

@@ -54,20 +54,20 @@ class PublishCall(abc.DisposableBase):
         """The relay answered: emit it, then complete."""
         handlers = self._finish()
         if handlers is not None:
-            try:
-                handlers[0](ok)
-                handlers[2]()
-            except Exception as exc:  # the subscriber's fault, not the publish's
-                self._session.conn.report(exc)
+            self._call(handlers[0], ok)
+            self._call(handlers[2])
 
     def error(self, error: Exception) -> None:
         """The publish failed."""
         handlers = self._finish()
         if handlers is not None:
-            try:
-                handlers[1](error)
-            except Exception as exc:
-                self._session.conn.report(exc)
+            self._call(handlers[1], error)
+
+    def _call(self, callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception as exc:  # the subscriber's fault, not the publish's: reported
+            self._session.conn.report(exc)
 
     def expire(self) -> None:
         """No OK in time: stop waiting and fail with ``PublishTimeout``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rx_honeybee.client.registry import Registry
 from rx_honeybee.client.retry import Pending, Phase, Refusal
 from rx_honeybee.errors import SubscriptionClosed
 from rx_roots import (
@@ -65,12 +66,20 @@ class Subscription(Pending):
 class Subscriptions:
     """The live subscriptions of one session, by id."""
 
-    __slots__ = ("_next_id", "live", "session")
+    __slots__ = ("_next_id", "_tracked", "live", "session")
 
     def __init__(self, session: Session) -> None:
         self.session = session  # sends, retries, registry
         self.live: dict[str, Subscription] = {}  # live subscriptions by id
         self._next_id = 0  # generated ids
+        self._tracked = type(session.registry) is not Registry  # activity worth reporting
+
+    def _call(self, callback: Callable[..., None], *args: Any) -> None:
+        """Call a subscriber's callback; its fault is reported, never raised to the reader."""
+        try:
+            callback(*args)
+        except Exception as exc:
+            self.session.conn.report(exc)
 
     def new_id(self) -> str:
         """A subscription id unique on this connection (and short: ≤ 64 chars)."""
@@ -144,8 +153,12 @@ class Subscriptions:
                 sub.newest = created
             if len(seen) > self.session.config.seen_cap:
                 self._prune(sub)
-        self.session.registry.record_activity(sub_id)
-        sub.on_event(event)  # without an id and a time there is nothing to deduplicate by
+        if self._tracked:
+            self.session.registry.record_activity(sub_id)
+        try:
+            sub.on_event(event)  # without an id and a time there is nothing to deduplicate by
+        except Exception as exc:  # the subscriber's fault: reported, the reader goes on
+            self.session.conn.report(exc)
 
     def _prune(self, sub: Subscription) -> None:
         """Forget delivered ids outside the resume window, then the oldest remembered."""
@@ -166,7 +179,7 @@ class Subscriptions:
         if sub.close_on_eose:
             self._forget(sub)
             self.session.send_quietly(enclose_close(sub_id))
-            sub.on_completed()
+            self._call(sub.on_completed)
 
     def on_closed(self, sub_id: str, message: str) -> None:
         sub = self.live.get(sub_id)
@@ -181,7 +194,7 @@ class Subscriptions:
             session.retry_later(sub, lambda: self.resend(sub), lambda exc: self.fail(sub, exc))
         else:
             self._forget(sub)
-            sub.on_error(SubscriptionClosed(sub_id, message, prefix))
+            self._call(sub.on_error, SubscriptionClosed(sub_id, message, prefix))
 
     # -- the socket's life ---------------------------------------------------------------
 
@@ -189,7 +202,7 @@ class Subscriptions:
         """End ``sub`` with ``error``."""
         if sub.phase is not Phase.ENDED:
             self._forget(sub)
-            sub.on_error(error)
+            self._call(sub.on_error, error)
 
     def restore(self, generation: int) -> None:
         """Resend, in the registry's order, what an older socket took and never ended."""
@@ -209,6 +222,6 @@ class Subscriptions:
         for sub in list(self.live.values()):
             self._forget(sub)
             if error is None:
-                sub.on_completed()
+                self._call(sub.on_completed)
             else:
-                sub.on_error(error)
+                self._call(sub.on_error, error)
