@@ -15,9 +15,8 @@ reconnection notifier are replaceable (:mod:`rx_honeybee.interfaces`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +24,14 @@ from reactivex import Observable, abc
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 from rx_honeybee.config import ConnectionConfig, InboundLimit
-from rx_honeybee.errors import ConnectionClosed, InvalidState, PongTimeout, WriteFailed
+from rx_honeybee.dialler import Dialler
+from rx_honeybee.errors import ConnectionClosed, InvalidState, WriteFailed
 from rx_honeybee.health import monitor_health
 from rx_honeybee.inbound import inbound_path
-from rx_honeybee.inbox import Inbox
 from rx_honeybee.interfaces import Notifier, OutgoingQueue
-from rx_honeybee.lean import OnDispose, Sink, lean
-from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
+from rx_honeybee.operators import backoff_notifier, rate_limit
 from rx_honeybee.roles import Role
-from rx_honeybee.socket import DialContext, Gate, Link, Opened, SocketFactory, SocketItem
+from rx_honeybee.socket import DialContext, Link, Opened, SocketFactory, SocketItem
 from rx_honeybee.state import LIVE, TERMINAL, Event
 from rx_honeybee.streams import Streams
 from rx_honeybee.tasks import TaskSet
@@ -75,25 +73,19 @@ class Connection(Streams):
     """
 
     __slots__ = (
-        "_attempts",
         "_closing",
         "_confirm",
         "_deliver",
         "_done",
         "_factory",
-        "_gate",
-        "_holds",
         "_link",
-        "_misses",
         "_notifier",
         "_queue",
         "_ready",
-        "_scheduler",
-        "_subscription",
+        "_dialler",
         "_tasks",
         "_writer",
         "generation",
-        "last_pong_at",
         "role",
         "session",
     )
@@ -108,28 +100,22 @@ class Connection(Streams):
         scheduler: abc.SchedulerBase | None = None,
         socket_factory: SocketFactory | None = None,
     ) -> None:
-        super().__init__(url, config if config is not None else ConnectionConfig())
+        super().__init__(url, config if config is not None else ConnectionConfig(), scheduler)
         self.role = Role.INITIATOR  # which side of the protocol we are
         self.session: Session | None = None  # the initiator session, once one is made
         self.generation = 0  # sockets opened so far; the current one's number when CONNECTED
-        self.last_pong_at: datetime | None = None  # scheduler time of the latest pong
-        self._scheduler = scheduler  # time source; resolved at connect()
         self._factory = socket_factory  # socket Observable factory; aiohttp by default
         self._notifier = reconnect  # retry_when notifier; backoff by default
         self._confirm: dict[int, tuple[str, OnWritten]] | None = None  # send(on_written=)
         self._queue = write_queue if write_queue is not None else self._default_queue()
         self._tasks = TaskSet()  # reader, writer and ping tasks, drained by close()
         self._ready: asyncio.Future[None] | None = None  # first CONNECTED or giving up
-        self._subscription: abc.DisposableBase | None = None  # the reconnecting pipeline
         self._writer: asyncio.Task[Any] | None = None  # writer task of the current socket
         self._link: Link | None = None  # the current socket, when CONNECTED
         self._closing: asyncio.Task[None] | None = None  # close() in progress
         self._done: asyncio.Future[None] | None = None  # wait_closed(), created on demand
-        self._attempts = 0  # sockets subscribed (dialled) so far
-        self._misses = 0  # consecutive missed pongs on the current socket
-        self._gate = Gate()  # shut while an inbox is full: the socket is not read
-        self._holds: set[object] | None = None  # the full inboxes holding the gate shut
         self._deliver = inbound_path(self)  # the per-envelope path, handed to the socket
+        self._dialler = Dialler(self._machine, self._socket, self._on_drop)  # the retries
 
     def _default_queue(self) -> WriteQueue:
         rl = self.config.rate_limit
@@ -137,19 +123,9 @@ class Connection(Streams):
         return WriteQueue(self.config.write_queue_size, self.config.max_message_size, limiter)
 
     @property
-    def scheduler(self) -> abc.SchedulerBase | None:
-        """The time source: the one given, or the asyncio one chosen at ``connect()``."""
-        return self._scheduler
-
-    @property
     def link(self) -> Link | None:
         """The open socket, when CONNECTED."""
         return self._link
-
-    @property
-    def is_healthy(self) -> bool:
-        """CONNECTED, and no pong of the current socket is overdue."""
-        return self._machine.status is S.CONNECTED and self._misses == 0
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -302,31 +278,6 @@ class Connection(Streams):
         """Envelopes accepted by ``send`` and not yet written."""
         return len(self._queue)
 
-    # -- bounded reading -----------------------------------------------------------------
-
-    def inbox(self, labels: Iterable[str] | None = None, *, max_buffer: int = 10_000) -> Inbox:
-        """Every inbound envelope (or those with ``labels``) as a bounded async iterator.
-
-        When ``max_buffer`` envelopes wait, the socket is not read (TCP back-pressure on
-        the peer) and ``ChannelFull`` is reported once for the episode; nothing is dropped.
-        ``async for envelope in conn.inbox(): ...``; ``await inbox.aclose()`` to stop.
-        """
-        return Inbox(self, labels, max_buffer=max_buffer)
-
-    def hold_reading(self, holder: object) -> None:
-        """Stop reading the socket until ``release_reading(holder)`` (and every other holder)."""
-        if self._holds is None:
-            self._holds = set()
-        self._holds.add(holder)
-        self._gate.shut()
-
-    def release_reading(self, holder: object) -> None:
-        """Drop ``holder``'s hold; the socket is read again once no one holds it."""
-        if self._holds is not None:
-            self._holds.discard(holder)
-            if not self._holds:
-                self._gate.open()
-
     # -- the pipeline --------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -341,53 +292,7 @@ class Connection(Streams):
         notifier = self._notifier
         if notifier is None:
             notifier = backoff_notifier(self.config.reconnect, scheduler, reset=self.opened)
-        pipeline = lean(self._dial).pipe(retry_when(self._watch(notifier)))
-        self._subscription = pipeline.subscribe(
-            self._on_item, self._on_fail, self._on_end, scheduler=scheduler
-        )
-
-    def _dial(self, sink: Sink, scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-        """One attempt (``defer``): a fresh socket Observable per subscription."""
-        try:
-            socket = self._attempt()
-        except Exception as exc:  # a socket factory that cannot even start
-            sink.on_error(exc)
-            return OnDispose(_nothing)
-        return socket.subscribe(sink, scheduler=scheduler)
-
-    def _attempt(self) -> Observable[SocketItem]:
-        """Dial once more: the first attempt, or a retry the notifier released."""
-        machine = self._machine
-        if self._attempts:
-            if machine.status is not S.BACKOFF:  # a retry released at once, without a delay
-                machine.apply(Event.DROPPED)
-            machine.apply(Event.DIALLED)
-        self._attempts += 1
-        return self._socket()
-
-    def _watch(self, notifier: Notifier) -> Notifier:
-        """Feed socket failures to ``notifier``; BACKOFF only if it did not give up at once."""
-
-        def watched(failures: Observable[Exception]) -> Observable[Any]:
-            def subscribe(
-                observer: Sink, scheduler: abc.SchedulerBase | None
-            ) -> abc.DisposableBase:
-                def on_failure(error: Exception) -> None:
-                    attempt = self._attempts
-                    self._lose_socket()
-                    self._report(error)
-                    observer.on_next(error)  # the notifier decides: retry later, or give up
-                    machine = self._machine
-                    if attempt == self._attempts and machine.can(Event.DROPPED):
-                        machine.apply(Event.DROPPED)
-
-                return failures.subscribe(
-                    on_failure, observer.on_error, observer.on_completed, scheduler=scheduler
-                )
-
-            return notifier(lean(subscribe))
-
-        return watched
+        self._dialler.start(notifier, scheduler, self._on_item, self._on_fail, self._on_end)
 
     def _socket(self) -> Observable[SocketItem]:
         factory = self._factory or _default_factory()
@@ -405,19 +310,6 @@ class Connection(Streams):
                 on_miss=self._on_miss,
             )
         )
-
-    def _on_latency(self, seconds: float) -> None:
-        self._misses = 0
-        self.last_pong_at = self._scheduler.now if self._scheduler is not None else None
-        if self.config.metrics_enabled:
-            self.metrics.record_latency(seconds)
-        latencies = self._latencies
-        if latencies is not None and latencies.observed:
-            latencies.on_next(seconds)
-
-    def _on_miss(self, miss: PongTimeout) -> None:
-        self._misses += 1
-        self._report(miss)
 
     def _on_item(self, item: SocketItem) -> None:
         kind = type(item)
@@ -462,6 +354,11 @@ class Connection(Streams):
         if written is not None and written.observed:
             written.on_next(envelope)
 
+    def _on_drop(self, error: Exception) -> None:
+        """A socket was lost (or a dial failed); the notifier decides what follows."""
+        self._lose_socket()
+        self._report(error)
+
     def _on_fail(self, error: Exception) -> None:
         """Reconnection gave up (or the failure was not retryable)."""
         self._lose_socket()
@@ -490,9 +387,7 @@ class Connection(Streams):
 
     def _stop_pipeline(self) -> None:
         self._lose_socket()
-        if self._subscription is not None:
-            self._subscription.dispose()
-            self._subscription = None
+        self._dialler.stop()
 
     def _settle(self, error: Exception | None) -> None:
         """Resolve the future ``connect()`` waits on, once."""
@@ -510,7 +405,3 @@ class Connection(Streams):
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
         super()._end_streams()
-
-
-def _nothing() -> None:
-    pass

@@ -21,7 +21,7 @@ from reactivex import abc
 from rx_honeybee.errors import ChannelFull
 
 if TYPE_CHECKING:
-    from rx_honeybee.connection import Connection
+    from rx_honeybee.streams import Streams
 
 __all__ = ["Inbox"]
 
@@ -39,7 +39,7 @@ class Inbox:
     """
 
     def __init__(
-        self, conn: Connection, labels: Iterable[str] | None = None, *, max_buffer: int = 10_000
+        self, conn: Streams, labels: Iterable[str] | None = None, *, max_buffer: int = 10_000
     ) -> None:
         if max_buffer < 1:
             raise ValueError(f"max_buffer must be >= 1, got {max_buffer}")

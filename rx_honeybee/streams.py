@@ -1,4 +1,4 @@
-"""What a connection shows: its hot streams, its status, its per-label channels, its faults.
+"""What a connection shows: hot streams, status, per-label channels, faults, a bounded inbox.
 
 The base of :class:`~rx_honeybee.connection.Connection`, kept apart from the socket's life.
 The rarely used streams (``opened``, ``written``, ``latencies``) are made on first use, so
@@ -8,15 +8,18 @@ an idle connection costs little; every stream ends when the connection does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from reactivex import Observable
+from reactivex import Observable, abc
 
 from rx_honeybee.channels import ChannelHub
 from rx_honeybee.config import ConnectionConfig
+from rx_honeybee.errors import PongTimeout
 from rx_honeybee.hot import HotStream
+from rx_honeybee.inbox import Inbox
 from rx_honeybee.metrics import Metrics
-from rx_honeybee.socket import Link
+from rx_honeybee.socket import Gate, Link
 from rx_honeybee.state import StateMachine
 from rx_roots import ConnectionStatus, standard_labels
 
@@ -29,18 +32,25 @@ class Streams:
     __slots__ = (
         "__weakref__",
         "_errors",
+        "_gate",
+        "_holds",
         "_hub",
         "_latencies",
         "_machine",
         "_messages",
+        "_misses",
         "_opened",
+        "_scheduler",
         "_written",
         "config",
+        "last_pong_at",
         "metrics",
         "url",
     )
 
-    def __init__(self, url: str, config: ConnectionConfig) -> None:
+    def __init__(
+        self, url: str, config: ConnectionConfig, scheduler: abc.SchedulerBase | None
+    ) -> None:
         self.url = url  # the peer
         self.config = config  # every knob
         self.metrics = Metrics()  # counters, bytes, latency; see ``metrics.snapshot()``
@@ -51,6 +61,11 @@ class Streams:
         self._written: HotStream[str] | None = None  # envelopes a socket took, on demand
         self._latencies: HotStream[float] | None = None  # pong round trips, on demand
         self._hub: ChannelHub | None = None  # per-label streams, once ``channels()`` is used
+        self._scheduler = scheduler  # time source; a connection resolves it at connect()
+        self.last_pong_at: datetime | None = None  # scheduler time of the latest pong
+        self._misses = 0  # consecutive missed pongs on the current socket
+        self._gate = Gate()  # shut while an inbox is full: the socket is not read
+        self._holds: set[object] | None = None  # the full inboxes holding the gate shut
 
     # -- streams and status --------------------------------------------------------------
 
@@ -101,6 +116,16 @@ class Streams:
         """The current status."""
         return self._machine.status
 
+    @property
+    def scheduler(self) -> abc.SchedulerBase | None:
+        """The time source: the one given, or the asyncio one chosen at ``connect()``."""
+        return self._scheduler
+
+    @property
+    def is_healthy(self) -> bool:
+        """CONNECTED, and no pong of the current socket is overdue."""
+        return self._machine.status is ConnectionStatus.CONNECTED and self._misses == 0
+
     def channels(self, labels: Iterable[str] | None = None) -> dict[str, Observable[str]]:
         """One hot stream per envelope label: the eight standard ones plus ``labels``.
 
@@ -121,6 +146,44 @@ class Streams:
             ValueError: a label is tapped already.
         """
         self._channel_hub().tap(handlers)  # type: ignore[arg-type]
+
+    def inbox(self, labels: Iterable[str] | None = None, *, max_buffer: int = 10_000) -> Inbox:
+        """Every inbound envelope (or those with ``labels``) as a bounded async iterator.
+
+        When ``max_buffer`` envelopes wait, the socket is not read (TCP back-pressure on
+        the peer) and ``ChannelFull`` is reported once for the episode; nothing is dropped.
+        ``async for envelope in conn.inbox(): ...``; ``await inbox.aclose()`` to stop.
+        """
+        return Inbox(self, labels, max_buffer=max_buffer)
+
+    def hold_reading(self, holder: object) -> None:
+        """Stop reading the socket until ``release_reading(holder)`` (and every other holder)."""
+        if self._holds is None:
+            self._holds = set()
+        self._holds.add(holder)
+        self._gate.shut()
+
+    def release_reading(self, holder: object) -> None:
+        """Drop ``holder``'s hold; the socket is read again once no one holds it."""
+        if self._holds is not None:
+            self._holds.discard(holder)
+            if not self._holds:
+                self._gate.open()
+
+    # -- health: the monitor's callbacks ------------------------------------------------
+
+    def _on_latency(self, seconds: float) -> None:
+        self._misses = 0
+        self.last_pong_at = self._scheduler.now if self._scheduler is not None else None
+        if self.config.metrics_enabled:
+            self.metrics.record_latency(seconds)
+        latencies = self._latencies
+        if latencies is not None and latencies.observed:
+            latencies.on_next(seconds)
+
+    def _on_miss(self, miss: PongTimeout) -> None:
+        self._misses += 1
+        self._report(miss)
 
     def _channel_hub(self) -> ChannelHub:
         if self._hub is None:
