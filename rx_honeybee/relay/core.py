@@ -33,7 +33,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -41,16 +40,15 @@ from reactivex import abc
 
 from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.connection import Connection
-from rx_honeybee.errors import HoneybeeError, QueueFull
 from rx_honeybee.relay import responder
 from rx_honeybee.relay.auth import auth_problem
+from rx_honeybee.relay.clients import Client
 from rx_honeybee.relay.hooks import RelayHooks, Silence
 from rx_honeybee.relay.info import MAX_SUB_ID, default_info
 from rx_honeybee.relay.store import EventStore, Outcome
 from rx_honeybee.tasks import TaskSet
 from rx_honeybee.transport.server import Server, serve
 from rx_roots import (
-    Filter,
     InvalidEvent,
     InvalidFilter,
     RootsError,
@@ -79,17 +77,6 @@ _OK_MESSAGES = {
     Outcome.DUPLICATE: "duplicate: already have this event",
     Outcome.SUPERSEDED: "duplicate: have a newer version of this event",
 }
-
-
-@dataclass(eq=False)
-class _Client:
-    """What the relay knows about one connected client."""
-
-    conn: Connection
-    subs: dict[str, list[Filter]] = field(default_factory=dict)  # sub id → filters
-    challenge: str | None = None  # the NIP-42 challenge expected back
-    pubkeys: set[str] = field(default_factory=set)  # authenticated as (NIP-42)
-    dropped: bool = False  # its socket is being closed: ignore it from now on
 
 
 class Relay:
@@ -154,7 +141,7 @@ class Relay:
         self.max_limit = max_limit  # clamp on limit
         self.store = EventStore(max_events)  # the events; survives restarts
         self.received_count = 0  # envelopes received in all
-        self._clients: dict[Connection, _Client] = {}  # connected now
+        self._clients: dict[Connection, Client] = {}  # connected now
         self._tasks = TaskSet()  # socket closes started by drops
         self._listening: abc.DisposableBase | None = None  # on server.connections
         if config is None:  # room for the largest answer to one REQ, and then some
@@ -256,7 +243,7 @@ class Relay:
     # -- clients -------------------------------------------------------------------------
 
     def _on_client(self, conn: Connection) -> None:
-        client = _Client(conn)
+        client = Client(conn, self._drop)
         self._clients[conn] = client
         conn.messages.subscribe(
             lambda env: self._on_message(client, env),
@@ -268,7 +255,7 @@ class Relay:
         elif self.auth:
             self._send_challenge(conn, secrets.token_hex(16))
 
-    def _leave(self, client: _Client) -> None:
+    def _leave(self, client: Client) -> None:
         self._clients.pop(client.conn, None)
         self.hooks.left(client.conn)
 
@@ -283,28 +270,7 @@ class Relay:
         client = self._clients.get(conn)
         if client is not None:
             client.challenge = challenge
-            self._send(client, responder.send_auth_challenge, challenge)
-
-    def _send(self, client: _Client, send: Callable[..., None], *args: Any) -> None:
-        """Queue an answer; a client that cannot keep up (queue full) is dropped."""
-        if client.dropped:
-            return
-        try:
-            send(client.conn, *args)
-        except QueueFull:
-            self._drop(client.conn)
-        except HoneybeeError:
-            pass  # closing: the client is on its way out
-
-    def _notice(self, client: _Client, message: str) -> None:
-        self._send(client, responder.send_notice, message)
-
-    def _closed(self, client: _Client, sub_id: str, message: str) -> None:
-        client.subs.pop(sub_id, None)
-        self._send(client, responder.send_closed, sub_id, message)
-
-    def _ok(self, client: _Client, event_id: str, accepted: bool, message: str = "") -> None:
-        self._send(client, responder.send_ok, event_id, accepted, message)
+            client.send(responder.send_auth_challenge, challenge)
 
     # -- envelopes -----------------------------------------------------------------------
 
@@ -313,7 +279,7 @@ class Relay:
         if client is not None:
             self._on_message(client, env)
 
-    def _on_message(self, client: _Client, env: str) -> None:
+    def _on_message(self, client: Client, env: str) -> None:
         if client.dropped or self.hooks.hold(client.conn, env):
             return
         self.received_count += 1
@@ -323,53 +289,53 @@ class Relay:
         try:
             label = get_label(env)
         except RootsError as exc:
-            self._notice(client, f"invalid: {exc}")
+            client.notice(f"invalid: {exc}")
             return
         handler = self._handlers.get(label)
         if handler is None:
-            self._notice(client, f"unsupported: {label[:40]!r} messages are not supported")
+            client.notice(f"unsupported: {label[:40]!r} messages are not supported")
             return
         try:
             handler(self, client, env)
         except RootsError as exc:
-            self._notice(client, f"invalid: {exc}")
+            client.notice(f"invalid: {exc}")
         except Exception as exc:  # a bug of ours (or of verify): say so, keep serving
             client.conn.report(exc)
-            self._notice(client, f"error: {type(exc).__name__}: {exc}")
+            client.notice(f"error: {type(exc).__name__}: {exc}")
 
-    def _on_req(self, client: _Client, env: str) -> None:
+    def _on_req(self, client: Client, env: str) -> None:
         sub_id, raw = find_req(env)
         if not 1 <= len(sub_id) <= MAX_SUB_ID:
-            self._closed(client, sub_id, f"invalid: subscription id must be 1-{MAX_SUB_ID} chars")
+            client.closed(sub_id, f"invalid: subscription id must be 1-{MAX_SUB_ID} chars")
             return
         scripted = self.hooks.next_req()
         if scripted is not None:
-            self._closed(client, sub_id, scripted)
+            client.closed(sub_id, scripted)
             return
         if self.auth and not client.pubkeys:
-            self._closed(client, sub_id, "auth-required: authenticate to subscribe")
+            client.closed(sub_id, "auth-required: authenticate to subscribe")
             return
         if len(raw) > self.max_filters:
-            self._closed(client, sub_id, f"invalid: too many filters (max {self.max_filters})")
+            client.closed(sub_id, f"invalid: too many filters (max {self.max_filters})")
             return
         try:
             filters = [check_filter(flt) for flt in raw]
         except InvalidFilter as exc:
-            self._closed(client, sub_id, f"invalid: {exc}")
+            client.closed(sub_id, f"invalid: {exc}")
             return
         if sub_id not in client.subs and len(client.subs) >= self.max_subscriptions:
             limit = self.max_subscriptions
-            self._closed(client, sub_id, f"rate-limited: too many subscriptions (max {limit})")
+            client.closed(sub_id, f"rate-limited: too many subscriptions (max {limit})")
             return
         client.subs[sub_id] = filters
         for event in self.store.query(filters, max_limit=self.max_limit):
-            self._send(client, responder.send_event, sub_id, event)
-        self._send(client, responder.send_eose, sub_id)
+            client.send(responder.send_event, sub_id, event)
+        client.send(responder.send_eose, sub_id)
 
-    def _on_close(self, client: _Client, env: str) -> None:
+    def _on_close(self, client: Client, env: str) -> None:
         client.subs.pop(find_close(env), None)
 
-    def _on_event(self, client: _Client, env: str) -> None:
+    def _on_event(self, client: Client, env: str) -> None:
         event = self._checked(client, find_event(env))
         if event is None:
             return
@@ -377,25 +343,25 @@ class Relay:
         if scripted is Silence.SILENT:
             return
         if scripted is not None:
-            self._ok(client, event["id"], *scripted)
+            client.ok(event["id"], *scripted)
             return
         if self.auth and not client.pubkeys:
-            self._ok(client, event["id"], False, "auth-required: authenticate to publish")
+            client.ok(event["id"], False, "auth-required: authenticate to publish")
             return
         self._accept(event, client)
 
-    def _on_auth(self, client: _Client, env: str) -> None:
+    def _on_auth(self, client: Client, env: str) -> None:
         event = self._checked(client, find_auth_response(env))
         if event is None:
             return
         problem = self._auth_problem(client, event)
         if problem:
-            self._ok(client, event["id"], False, f"invalid: {problem}")
+            client.ok(event["id"], False, f"invalid: {problem}")
             return
         client.pubkeys.add(event["pubkey"])
-        self._ok(client, event["id"], True)
+        client.ok(event["id"], True)
 
-    _handlers: ClassVar[dict[str, Callable[[Relay, _Client, str], None]]] = {
+    _handlers: ClassVar[dict[str, Callable[[Relay, Client, str], None]]] = {
         "REQ": _on_req,
         "CLOSE": _on_close,
         "EVENT": _on_event,
@@ -404,16 +370,16 @@ class Relay:
 
     # -- events --------------------------------------------------------------------------
 
-    def _checked(self, client: _Client, event: dict[str, Any]) -> dict[str, Any] | None:
+    def _checked(self, client: Client, event: dict[str, Any]) -> dict[str, Any] | None:
         """The event if well formed; otherwise answer OK false (NOTICE without an id)."""
         try:
             return check_event(event)
         except InvalidEvent as exc:
             event_id = readable_id(event)
             if event_id is None:
-                self._notice(client, f"invalid: {exc}")
+                client.notice(f"invalid: {exc}")
             else:
-                self._ok(client, event_id, False, f"invalid: {exc}")
+                client.ok(event_id, False, f"invalid: {exc}")
             return None
 
     def _verified(self, event: Mapping[str, Any]) -> bool:
@@ -424,7 +390,7 @@ class Relay:
         except Exception:
             return False
 
-    def _accept(self, event: dict[str, Any], sender: _Client | None = None) -> tuple[bool, str]:
+    def _accept(self, event: dict[str, Any], sender: Client | None = None) -> tuple[bool, str]:
         """Verify, store and deliver a checked event; the OK, also sent to ``sender`` first."""
         if not self._verified(event):
             accepted, message = False, "invalid: bad event id or signature"
@@ -432,7 +398,7 @@ class Relay:
             outcome = self.store.add(event)
             accepted, message = True, _OK_MESSAGES[outcome]
         if sender is not None:
-            self._ok(sender, event["id"], accepted, message)
+            sender.ok(event["id"], accepted, message)
         if accepted and not message:
             self._broadcast(event)
         return accepted, message
@@ -441,9 +407,9 @@ class Relay:
         for client in list(self._clients.values()):
             for sub_id, filters in list(client.subs.items()):
                 if matches_any(filters, event):
-                    self._send(client, responder.send_event, sub_id, event)
+                    client.send(responder.send_event, sub_id, event)
 
-    def _auth_problem(self, client: _Client, event: Mapping[str, Any]) -> str:
+    def _auth_problem(self, client: Client, event: Mapping[str, Any]) -> str:
         """Why a NIP-42 AUTH event is refused, or ``""``."""
         if not self._verified(event):
             return "bad event id or signature"
