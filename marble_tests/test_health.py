@@ -56,7 +56,9 @@ class PeerLink(RecordingLink):
         return Observable(subscribe)
 
 
-def run(config: HealthConfig, link: PeerLink, scheduler: TestScheduler) -> tuple[Any, list[Any]]:
+def run(
+    config: HealthConfig, link: PeerLink, scheduler: TestScheduler, **excuses: Any
+) -> tuple[Any, list[Any]]:
     latencies: list[float] = []
     misses: list[Any] = []
 
@@ -68,6 +70,7 @@ def run(config: HealthConfig, link: PeerLink, scheduler: TestScheduler) -> tuple
                 scheduler=scheduler,
                 on_latency=latencies.append,
                 on_miss=lambda e: misses.append((scheduler.clock - T0, e)),
+                **excuses,
             )
         )
 
@@ -162,3 +165,36 @@ def test_completion_and_error_pass_through() -> None:
     config = HealthConfig(ping_interval=10, pong_timeout=4)
     results = scheduler.start(lambda: source.pipe(monitor_health(config, scheduler=scheduler)))
     assert results.messages == [on_next(201, "a"), ReactiveTest.on_completed(203)]
+
+
+def test_no_miss_while_we_ourselves_do_not_read() -> None:
+    scheduler = TestScheduler()
+    link = PeerLink(scheduler)
+    link.answering = False  # its pongs sit unread while our consumer is full
+    held = [True]
+    scheduler.schedule_absolute(T0 + 50, lambda *_: held.__setitem__(0, False))
+    config = HealthConfig(ping_interval=10, pong_timeout=4, failure_threshold=1)
+    results, (_, misses) = run(config, link, scheduler, paused=lambda: held[0])
+    # pings at 10, 24, 38 answered by nothing but excused; 52 is due at 56 and missed
+    assert link.pings == [10, 24, 38, 52]
+    error = results.messages[-1]
+    assert error.time == 56 and isinstance(error.value.exception, ConnectionUnhealthy)
+
+
+def test_no_miss_while_envelopes_keep_arriving_ahead_of_the_pong() -> None:
+    scheduler = TestScheduler()
+    link = PeerLink(scheduler, rtt=6)  # the pong waits behind a backlog we are reading
+    read = [0]
+
+    def reading(*_: Any) -> None:
+        read[0] += 1
+        if scheduler.clock < T0 + 60:
+            scheduler.schedule_relative(1, reading)
+
+    scheduler.schedule_absolute(T0 + 1, reading)
+    config = HealthConfig(ping_interval=10, pong_timeout=4, failure_threshold=1)
+    results, (latencies, misses) = run(config, link, scheduler, activity=lambda: read[0])
+    # busy reading until 60: every late pong is excused (and ignored); then a real miss
+    assert latencies == [] and misses == []
+    error = results.messages[-1]
+    assert isinstance(error.value.exception, ConnectionUnhealthy) and error.time > 60

@@ -308,6 +308,8 @@ class Connection(Streams):
                 scheduler=self._scheduler,
                 on_latency=self._on_latency,
                 on_miss=self._on_miss,
+                paused=self._reading_held,
+                activity=self._envelopes_read,
             )
         )
 

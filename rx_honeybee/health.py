@@ -35,6 +35,8 @@ def monitor_health(
     scheduler: abc.SchedulerBase | None = None,
     on_latency: Callable[[float], None] | None = None,
     on_miss: Callable[[PongTimeout], None] | None = None,
+    paused: Callable[[], bool] | None = None,
+    activity: Callable[[], int] | None = None,
 ) -> Callable[[Observable[SocketItem]], Observable[SocketItem]]:
     """Ping the socket and error it with ``ConnectionUnhealthy`` when pongs stop.
 
@@ -46,6 +48,12 @@ def monitor_health(
         scheduler: time source; else the subscriber's, else the running asyncio loop.
         on_latency: called with each pong round trip, in seconds.
         on_miss: called with a ``PongTimeout`` for each missed pong.
+        paused: tells whether we ourselves stopped reading the socket (a full consumer):
+            a pong we did not read then is not the peer's fault, so no miss is counted
+            and the next ping waits one ``ping_interval``.
+        activity: how many envelopes were read so far: if any arrived since the ping,
+            the peer is alive and its pong is only queued behind them (we were busy
+            reading), so that is no miss either.
 
     Returns:
         An operator over socket Observables.
@@ -55,6 +63,7 @@ def monitor_health(
         def subscribe(observer: Sink, subscribed: abc.SchedulerBase | None = None) -> _Monitor:
             sched = scheduler or subscribed or AsyncIOScheduler(asyncio.get_running_loop())
             monitor = _Monitor(config, url, sched, observer, on_latency, on_miss)
+            monitor.paused, monitor.activity = paused, activity
             monitor.upstream = source.subscribe(
                 monitor.on_next, monitor.on_error, monitor.on_completed, scheduler=subscribed
             )
@@ -69,12 +78,15 @@ class _Monitor(abc.DisposableBase):
     """One monitored socket (a class with slots: every connection holds one for its life)."""
 
     __slots__ = (
+        "activity",
         "config",
         "failures",
+        "read_at_ping",
         "link",
         "observer",
         "on_latency",
         "on_miss",
+        "paused",
         "scheduler",
         "sent_at",
         "seq",
@@ -98,6 +110,9 @@ class _Monitor(abc.DisposableBase):
         self.observer = observer  # the socket items, minus pongs
         self.on_latency = on_latency  # each round trip
         self.on_miss = on_miss  # each missed pong below the threshold
+        self.paused: Callable[[], bool] | None = None  # we stopped reading: no miss then
+        self.activity: Callable[[], int] | None = None  # envelopes read: proof of life
+        self.read_at_ping = 0  # ``activity()`` when the outstanding ping left
         self.timer = SerialSlot()  # the next ping, or the pong deadline
         self.link: Link | None = None  # where pings go, once the socket is up
         self.seq = 0  # payload counter of the outstanding ping
@@ -113,10 +128,17 @@ class _Monitor(abc.DisposableBase):
             return
         self.seq += 1
         self.sent_at = self.scheduler.now
+        if self.activity is not None:
+            self.read_at_ping = self.activity()
         self.link.ping(self.seq.to_bytes(8, "big"))
         self.at(self.config.pong_timeout, self.missed)
 
     def missed(self) -> None:
+        if self._excused():
+            self.sent_at = None  # its pong waits unread behind data: ask again later
+            self.failures = 0
+            self.at(self.config.ping_interval, self.ping)
+            return
         self.failures += 1
         self.sent_at = None
         miss = PongTimeout(self.url, self.failures, self.config.pong_timeout)
@@ -129,6 +151,12 @@ class _Monitor(abc.DisposableBase):
         if self.on_miss is not None:
             self.on_miss(miss)
         self.ping()
+
+    def _excused(self) -> bool:
+        """Whether an overdue pong is ours to blame: not reading, or reading a backlog."""
+        if self.paused is not None and self.paused():
+            return True
+        return self.activity is not None and self.activity() != self.read_at_ping
 
     def pong(self, payload: bytes) -> None:
         sent_at = self.sent_at

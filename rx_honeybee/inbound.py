@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rx_honeybee.channels import EVENT_FRONT, EVENT_FRONT_BYTES
-from rx_honeybee.metrics import Inbound
 
 if TYPE_CHECKING:
     from rx_honeybee.connection import Connection
@@ -23,10 +22,7 @@ __all__ = ["inbound_path"]
 def inbound_path(conn: Connection) -> Callable[[str | bytes], None]:
     """Return ``deliver(envelope)`` for ``conn``; sizes are counted in UTF-8 bytes."""
     metrics = conn.metrics
-    inbound = metrics.inbound
-    if not conn.config.metrics_enabled:
-        inbound = Inbound()  # counted nowhere, and never stamped:
-        inbound.stamp_due = True
+    inbound = conn._counted  # the metrics' counters, or private ones (never stamped)
     messages = conn._messages
     push = messages.on_next
 

@@ -30,10 +30,10 @@ class Inbound:
 
     __slots__ = ("count", "size", "stamp_due")
 
-    def __init__(self) -> None:
+    def __init__(self, *, stamped: bool = False) -> None:
         self.count = 0  # envelopes read
         self.size = 0  # their bytes, as given by the caller
-        self.stamp_due = False  # a last-received stamp is scheduled
+        self.stamp_due = stamped  # a last-received stamp is scheduled (True: never stamp)
 
 
 def _call_now(action: Callable[[], None]) -> None:

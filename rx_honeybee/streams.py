@@ -18,7 +18,7 @@ from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.errors import PongTimeout
 from rx_honeybee.hot import HotStream
 from rx_honeybee.inbox import Inbox
-from rx_honeybee.metrics import Metrics
+from rx_honeybee.metrics import Inbound, Metrics
 from rx_honeybee.socket import Gate, Link
 from rx_honeybee.state import StateMachine
 from rx_roots import ConnectionStatus, standard_labels
@@ -34,6 +34,7 @@ class Streams:
         "_errors",
         "_gate",
         "_holds",
+        "_counted",
         "_hub",
         "_latencies",
         "_machine",
@@ -54,6 +55,8 @@ class Streams:
         self.url = url  # the peer
         self.config = config  # every knob
         self.metrics = Metrics()  # counters, bytes, latency; see ``metrics.snapshot()``
+        # what the reader counts: the metrics' own counters, or private ones when disabled
+        self._counted = self.metrics.inbound if config.metrics_enabled else Inbound(stamped=True)
         self._machine = StateMachine(self._report)  # status and its replaying stream
         self._errors: HotStream[Exception] = HotStream()  # faults; a faulty observer is logged
         self._messages: HotStream[str] = HotStream(self._report)  # inbound envelopes
@@ -162,6 +165,12 @@ class Streams:
             self._holds = set()
         self._holds.add(holder)
         self._gate.shut()
+
+    def _reading_held(self) -> bool:
+        return not self._gate.is_open
+
+    def _envelopes_read(self) -> int:
+        return self._counted.count
 
     def release_reading(self, holder: object) -> None:
         """Drop ``holder``'s hold; the socket is read again once no one holds it."""
