@@ -37,3 +37,14 @@ async def test_notices_survive_a_reconnect():
 
 
 # --- README snippet ends -------------------------------------------------------------------
+
+
+def test_the_readme_shows_this_snippet() -> None:
+    """The README's kit example is this file's snippet, character for character."""
+    from pathlib import Path
+
+    here = Path(__file__).read_text()
+    begin = here.index("\n", here.index("# --- README snippet begins")) + 1
+    snippet = here[begin : here.index("# --- README snippet ends")].strip("\n")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert snippet in readme
