@@ -40,8 +40,6 @@ import gc
 import json
 import linecache
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,88 +47,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from relay_process import die_with_parent, start_relay, stop
+
 REPO = Path(__file__).resolve().parent.parent
 CONNECT_TIMEOUT = 120.0  # all connections up and EOSE'd within this
 
 
 # -- the relay, in its own process -----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (Linux prctl)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def serve_sdk(port: int) -> None:
-    """Child mode: nostr-sdk's LocalRelay on 127.0.0.1:port until stdin closes."""
-    import nostr_sdk as ns  # type: ignore[import-untyped]
-
-    async def main() -> None:
-        builder = ns.LocalRelayBuilder().addr("127.0.0.1").port(port).max_connections(100_000)
-        builder = builder.rate_limit(ns.RateLimit(max_reqs=1000, notes_per_minute=100_000_000))
-        relay = builder.build()
-        await relay.run()
-        print(f"nostr-sdk LocalRelay on ws://127.0.0.1:{port}", file=sys.stderr, flush=True)
-        await asyncio.to_thread(sys.stdin.read)  # EOF: the parent is gone or done
-        relay.shutdown()
-
-    asyncio.run(main())
-
-
-def start_relay(kind: str, relay_src: Path) -> tuple[subprocess.Popen[Any], str]:
-    port = free_port()
-    env = dict(os.environ)
-    env.pop("PYTHONDEVMODE", None)
-    if kind == "embedded":
-        env["PYTHONPATH"] = str(relay_src)
-        cmd = [sys.executable, "-m", "rx_honeybee", "relay", "--port", str(port)]
-        cwd = relay_src
-    else:
-        cmd = [sys.executable, __file__, "--serve-sdk", str(port)]
-        cwd = REPO
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, preexec_fn=_die_with_parent
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(
-                f"relay exited with {proc.returncode}: {' '.join(cmd)}\n"
-                "(if this tree is mid-change, run the relay from a clean export: "
-                "git archive HEAD | tar -x -C /tmp/src, then --relay-src /tmp/src)"
-            )
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                stop(proc)
-                raise SystemExit("relay not listening after 20 s") from None
-            time.sleep(0.05)
-    return proc, f"ws://127.0.0.1:{port}"
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 # -- the measuring child ---------------------------------------------------------------------
@@ -345,7 +268,7 @@ def run_child(args: argparse.Namespace, url: str, row: str, trace: bool) -> dict
         text=True,
         env=env,
         timeout=CONNECT_TIMEOUT + 120,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     if out.returncode != 0:
         raise SystemExit(f"{row} child failed ({out.returncode}):\n{out.stderr[-3000:]}")
@@ -354,7 +277,7 @@ def run_child(args: argparse.Namespace, url: str, row: str, trace: bool) -> dict
 
 def main_parent(args: argparse.Namespace) -> int:
     n = args.conns
-    proc, url = start_relay(args.relay, args.relay_src)
+    proc, url = start_relay(args.relay, args.relay_src, max_connections=100_000)
     rss: dict[str, list[float]] = {"raw": [], "pool": []}
     connect: dict[str, list[float]] = {"raw": [], "pool": []}
     traced: dict[str, dict[str, Any]] = {}
@@ -422,15 +345,11 @@ def main() -> int:
         help="source tree whose rx_honeybee runs the embedded relay (default: this repo)",
     )
     # child modes
-    parser.add_argument("--serve-sdk", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--measure", choices=list(CLIENTS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.n = args.conns
-    if args.serve_sdk:
-        serve_sdk(args.serve_sdk)
-        return 0
     if args.measure:
         return child(args)
     return main_parent(args)

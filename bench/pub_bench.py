@@ -40,15 +40,14 @@ import io
 import json
 import os
 import pstats
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from relay_process import start_relay, stop
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 120.0  # seconds one round of one row may take
@@ -123,83 +122,6 @@ def self_check(events: list[dict[str, Any]]) -> None:
 
 
 # -- the relay, in its own process -----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (Linux prctl), own group."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def serve_sdk(port: int) -> None:
-    """Child mode: nostr-sdk's LocalRelay on 127.0.0.1:port until stdin closes."""
-    import nostr_sdk as ns  # type: ignore[import-untyped]
-
-    async def main() -> None:
-        builder = ns.LocalRelayBuilder().addr("127.0.0.1").port(port)
-        builder = builder.rate_limit(ns.RateLimit(max_reqs=1000, notes_per_minute=100_000_000))
-        relay = builder.build()
-        await relay.run()
-        print(f"nostr-sdk LocalRelay on ws://127.0.0.1:{port}", file=sys.stderr, flush=True)
-        await asyncio.to_thread(sys.stdin.read)  # EOF: the parent is gone or done
-        relay.shutdown()
-
-    asyncio.run(main())
-
-
-def start_relay(kind: str, relay_src: Path) -> tuple[subprocess.Popen[Any], str]:
-    port = free_port()
-    env = dict(os.environ)
-    env.pop("PYTHONDEVMODE", None)
-    if kind == "embedded":
-        env["PYTHONPATH"] = str(relay_src)
-        cmd = [sys.executable, "-m", "rx_honeybee", "relay", "--port", str(port)]
-        cwd = relay_src
-    else:
-        cmd = [sys.executable, __file__, "--serve-sdk", str(port)]
-        cwd = REPO
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, preexec_fn=_die_with_parent
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(
-                f"relay exited with {proc.returncode}: {' '.join(cmd)}\n"
-                "(if this tree is mid-change, run the relay from a clean export: "
-                "git archive HEAD | tar -x -C /tmp/src, then --relay-src /tmp/src)"
-            )
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                stop(proc)
-                raise SystemExit("relay not listening after 20 s") from None
-            time.sleep(0.05)
-    return proc, f"ws://127.0.0.1:{port}"
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 # -- the three rows: each returns (publish all, wait for N OKs → accepted count; close) ----
@@ -478,11 +400,7 @@ def main() -> int:
     )
     parser.add_argument("--profile", choices=list(ROWS), help="cProfile one more round of it")
     parser.add_argument("--profile-top", type=int, default=25)
-    parser.add_argument("--serve-sdk", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_sdk:
-        serve_sdk(args.serve_sdk)
-        return 0
     return asyncio.run(bench(args))
 
 

@@ -188,6 +188,8 @@ class Slot(abc.DisposableBase):
 
     __slots__ = ("_current", "is_disposed")
 
+    _serial = False  # a new disposable replaces (and disposes) the previous one
+
     def __init__(self) -> None:
         self._current: abc.DisposableBase | None = None  # what it holds
         self.is_disposed = False  # disposed: whatever arrives is disposed at once
@@ -202,7 +204,9 @@ class Slot(abc.DisposableBase):
             if value is not None:
                 value.dispose()
             return
-        self._current = value
+        previous, self._current = self._current, value
+        if self._serial and previous is not None:
+            previous.dispose()
 
     def dispose(self) -> None:
         if not self.is_disposed:
@@ -217,19 +221,7 @@ class SerialSlot(Slot):
 
     __slots__ = ()
 
-    @property
-    def disposable(self) -> abc.DisposableBase | None:
-        return self._current
-
-    @disposable.setter
-    def disposable(self, value: abc.DisposableBase | None) -> None:
-        if self.is_disposed:
-            if value is not None:
-                value.dispose()
-            return
-        previous, self._current = self._current, value
-        if previous is not None:
-            previous.dispose()
+    _serial = True
 
 
 class _Cancel(abc.DisposableBase):

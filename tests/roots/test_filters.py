@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import json
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -22,39 +18,11 @@ from rx_roots import (
     select,
     sort_key,
 )
+from tests.roots.samples import ALICE, BOB, json_values, make_event, texts
 
 FAST = settings(max_examples=300, deadline=None)
 
-ALICE = "a1" * 32
-BOB = "b2" * 32
 E1 = "e1" * 32
-
-_serial = itertools.count()
-
-
-def make_event(
-    kind: int = 1,
-    created_at: int = 1000,
-    *,
-    pubkey: str = ALICE,
-    tags: Sequence[Sequence[str]] = (),
-    event_id: str | None = None,
-) -> dict[str, Any]:
-    """A well-formed event whose id is its NIP-01 hash (``event_id`` forces another)."""
-    content = f"note {next(_serial)}"
-    tag_list = [list(tag) for tag in tags]
-    serial = json.dumps(
-        [0, pubkey, created_at, kind, tag_list, content], separators=(",", ":")
-    ).encode()
-    return {
-        "id": event_id or hashlib.sha256(serial).hexdigest(),
-        "pubkey": pubkey,
-        "created_at": created_at,
-        "kind": kind,
-        "tags": tag_list,
-        "content": content,
-        "sig": hashlib.sha512(serial).hexdigest(),
-    }
 
 
 # --- check_filter -----------------------------------------------------------------------------
@@ -269,19 +237,6 @@ def test_select_reads_any_iterable_once() -> None:
 
 # --- properties -------------------------------------------------------------------------------
 
-texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | texts
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
-    max_leaves=12,
-)
 hex64 = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
 filter_keys = st.sampled_from(
     ["ids", "authors", "kinds", "since", "until", "limit", "#e", "#T", "#", "#ab", "#1", "search"]

@@ -3,9 +3,6 @@ event checks a relay makes before storing (check_event, readable_id)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -24,29 +21,9 @@ from rx_roots import (
     is_replaceable,
     readable_id,
 )
+from tests.roots.samples import ALICE, make_event
 
 FAST = settings(max_examples=300, deadline=None)
-
-ALICE = "a1" * 32
-
-
-def make_event(
-    kind: int = 1, created_at: int = 1000, *, tags: Sequence[Sequence[str]] = ()
-) -> dict[str, Any]:
-    """A well-formed event by ALICE whose id is its NIP-01 hash."""
-    tag_list = [list(tag) for tag in tags]
-    serial = json.dumps(
-        [0, ALICE, created_at, kind, tag_list, "hello"], separators=(",", ":")
-    ).encode()
-    return {
-        "id": hashlib.sha256(serial).hexdigest(),
-        "pubkey": ALICE,
-        "created_at": created_at,
-        "kind": kind,
-        "tags": tag_list,
-        "content": "hello",
-        "sig": hashlib.sha512(serial).hexdigest(),
-    }
 
 
 # --- kinds ------------------------------------------------------------------------------------

@@ -38,22 +38,12 @@ from rx_roots import (
     find_subscription_event,
     get_label,
 )
+from tests.roots.samples import json_values as values
+from tests.roots.samples import scalars, texts
 
 FAST = settings(max_examples=200, deadline=None)
 
-texts = st.text(alphabet=st.characters(exclude_categories=("Cs",)))
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | texts
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
-    max_leaves=12,
-)
+
 objects = st.dictionaries(texts, values, max_size=5)
 
 

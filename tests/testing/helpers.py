@@ -6,66 +6,14 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import itertools
 import json
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rx_honeybee import Connection
 from rx_honeybee.testing import FAST, until
-
-ALICE = "a1" * 32
-BOB = "b2" * 32
+from tests.roots.samples import ALICE, BOB, fake_verify, make_event
 
 __all__ = ["ALICE", "BOB", "FAST", "Peer", "fake_verify", "make_event", "until"]
-
-_serial = itertools.count()
-
-
-def _serialize(pubkey: str, created_at: int, kind: int, tags: Any, content: str) -> bytes:
-    text = json.dumps(
-        [0, pubkey, created_at, kind, tags, content], separators=(",", ":"), ensure_ascii=False
-    )
-    return text.encode()
-
-
-def make_event(
-    kind: int = 1,
-    created_at: int = 1000,
-    *,
-    pubkey: str = ALICE,
-    tags: Sequence[Sequence[str]] = (),
-    content: str | None = None,
-    event_id: str | None = None,
-) -> dict[str, Any]:
-    """A well-formed event whose id is its NIP-01 hash and whose "sig" is a SHA-512 of it.
-
-    ``event_id`` forces an id (the fake signature then no longer verifies).
-    """
-    text = content if content is not None else f"note {next(_serial)}"
-    tag_list = [list(tag) for tag in tags]
-    serial = _serialize(pubkey, created_at, kind, tag_list, text)
-    return {
-        "id": event_id or hashlib.sha256(serial).hexdigest(),
-        "pubkey": pubkey,
-        "created_at": created_at,
-        "kind": kind,
-        "tags": tag_list,
-        "content": text,
-        "sig": hashlib.sha512(serial).hexdigest(),
-    }
-
-
-def fake_verify(event: Mapping[str, Any]) -> bool:
-    """Check the id hash and the fake signature of ``make_event``."""
-    serial = _serialize(
-        event["pubkey"], event["created_at"], event["kind"], event["tags"], event["content"]
-    )
-    return bool(
-        event["id"] == hashlib.sha256(serial).hexdigest()
-        and event["sig"] == hashlib.sha512(serial).hexdigest()
-    )
 
 
 class Peer:
