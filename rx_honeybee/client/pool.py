@@ -88,7 +88,7 @@ class Pool:
         self._statuses: HotStream[dict[str, ConnectionStatus]] = HotStream(
             replay_last=True, initial={}
         )  # the status of every relay, replayed
-        self._messages: HotStream[tuple[str, str]] = HotStream()  # (url, envelope)
+        self._messages: HotStream[tuple[str, str]] | None = None  # (url, envelope), on demand
         self._errors: HotStream[tuple[str, Exception]] = HotStream()  # (url, fault)
         self._tasks = TaskSet()  # background dials
         self._closed = False  # close() was called
@@ -123,7 +123,8 @@ class Pool:
         for url in list(self._conns):
             self._detach(url)
         self._statuses.on_completed()
-        self._messages.on_completed()
+        if self._messages is not None:
+            self._messages.on_completed()
         self._errors.on_completed()
 
     # -- relays --------------------------------------------------------------------------
@@ -186,7 +187,16 @@ class Pool:
 
     @property
     def messages(self) -> Observable[tuple[str, str]]:
-        """Every inbound envelope as ``(relay_url, envelope)``."""
+        """Every inbound envelope as ``(relay_url, envelope)``.
+
+        Wired to the relays on first use: until then no envelope pays for the pair.
+        """
+        if self._messages is None:
+            self._messages = HotStream()
+            if self._closed:
+                self._messages.on_completed()
+            for url, conn in self._conns.items():
+                self._wiring[url].append(self._forward(url, conn, self._messages))
         return self._messages
 
     @property
@@ -204,12 +214,19 @@ class Pool:
         self._conns[url] = conn
         self._wiring[url] = [
             conn.state.subscribe(lambda _: self._publish_statuses()),
-            conn.messages.subscribe(lambda env: self._messages.on_next((url, env))),
             conn.errors.subscribe(lambda err: self._errors.on_next((url, err))),
         ]
+        if self._messages is not None:
+            self._wiring[url].append(self._forward(url, conn, self._messages))
         for sub in self._subs.values():
             self._request(sub, url, conn)
         self._tasks.spawn(self._dial(url, conn))
+
+    @staticmethod
+    def _forward(
+        url: str, conn: Connection, into: HotStream[tuple[str, str]]
+    ) -> abc.DisposableBase:
+        return conn.messages.subscribe(lambda envelope: into.on_next((url, envelope)))
 
     async def _dial(self, url: str, conn: Connection) -> None:
         try:
