@@ -91,7 +91,7 @@ class _Backoff(abc.DisposableBase):
         self.pending: deque[Exception] | None = None  # errors that arrived while waiting
         self.timer = SerialSlot()  # the delay being waited out
         self.schedule: abc.SchedulerBase | None = None  # resolved at the first delay
-        self.upcoming = delays()  # the delays left since the last (re)start
+        self.upcoming: Iterator[float] | None = None  # delays left since the last (re)start
         self.attempts = 0  # delays handed out since the last (re)start
         self.waiting = False  # a delay is running
         self.upstream_done = False  # the errors stream completed
@@ -108,7 +108,7 @@ class _Backoff(abc.DisposableBase):
         )
 
     def restart(self, _: Any) -> None:
-        self.upcoming = self.delays()
+        self.upcoming = None  # made again at the next failure: an idle link holds none
         self.attempts = 0
 
     def fail(self, error: Exception) -> None:
@@ -123,6 +123,8 @@ class _Backoff(abc.DisposableBase):
             if not self.config.enabled or (retryable is not None and not retryable(error)):
                 self.fail(error)
                 return
+            if self.upcoming is None:
+                self.upcoming = self.delays()
             delay = next(self.upcoming, None)
             if delay is None:
                 give_up = MaxReconnectAttemptsExceeded(self.attempts)

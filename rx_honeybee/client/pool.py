@@ -213,7 +213,7 @@ class Pool:
             )
         self._conns[url] = conn
         self._wiring[url] = [
-            conn.state.subscribe(lambda _: self._publish_statuses()),
+            conn.state.subscribe(self._publish_statuses),
             conn.errors.subscribe(lambda err: self._errors.on_next((url, err))),
         ]
         if self._messages is not None:
@@ -239,7 +239,7 @@ class Pool:
         for wire in self._wiring.pop(url, []):
             wire.dispose()
 
-    def _publish_statuses(self) -> None:
+    def _publish_statuses(self, _: object = None) -> None:
         self._statuses.on_next({url: c.status for url, c in self._conns.items()})
 
     # -- sending -------------------------------------------------------------------------
