@@ -189,12 +189,17 @@ class Subscriptions:
         session = self.session
         decision = session.retry.refused(sub, prefix, session.can_authenticate())
         if decision is Refusal.AUTHENTICATE:
-            session.authenticate(lambda: self.resend(sub), lambda exc: self.fail(sub, exc))
+            session.authenticate(lambda: self._resend_after_auth(sub), lambda e: self.fail(sub, e))
         elif decision is Refusal.RETRY_LATER:
             session.retry_later(sub, lambda: self.resend(sub), lambda exc: self.fail(sub, exc))
         else:
             self._forget(sub)
             self._call(sub.on_error, SubscriptionClosed(sub_id, message, prefix))
+
+    def _resend_after_auth(self, sub: Subscription) -> None:
+        """The AUTH hook answered: send the REQ again, unless it was disposed meanwhile."""
+        if sub.phase is Phase.AUTHENTICATING:
+            self.resend(sub)
 
     # -- the socket's life ---------------------------------------------------------------
 
@@ -220,6 +225,8 @@ class Subscriptions:
     def end_all(self, error: Exception | None) -> None:
         """The connection ended: complete (closed) or fail (gave up) every subscription."""
         for sub in list(self.live.values()):
+            if sub.phase is Phase.ENDED:  # disposed meanwhile by an earlier one's callback
+                continue
             self._forget(sub)
             if error is None:
                 self._call(sub.on_completed)
