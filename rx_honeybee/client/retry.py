@@ -24,7 +24,7 @@ class SessionConfig:
         resume_overlap: seconds subtracted from the newest ``created_at`` delivered when a
             subscription is resumed, for events stamped a little out of order.
         seen_cap: how many delivered event ids a subscription remembers to drop repeats
-            (older ones beyond the overlap window are forgotten first).
+            (the oldest are forgotten first; constant cost per event at any size).
         rate_limit_delay: first delay before retrying after ``rate-limited:``; doubles on
             each further one, down to nothing again after a success.
         max_rate_limit_delay: cap of that delay.
@@ -32,7 +32,7 @@ class SessionConfig:
     """
 
     resume_overlap: int = 30
-    seen_cap: int = 10_000
+    seen_cap: int = 100_000
     rate_limit_delay: float = 1.0
     max_rate_limit_delay: float = 30.0
     max_retries: int = 3

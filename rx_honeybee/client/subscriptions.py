@@ -1,8 +1,10 @@
 """A session's live subscriptions: REQ, events once each, EOSE, CLOSED, resume.
 
-After every reconnect a live subscription is sent again with ``since`` moved to the newest
-event delivered (minus ``resume_overlap``), in the registry's order; events already
-delivered are dropped by id.
+After every reconnect a live subscription is sent again, in the registry's order, with
+``since`` moved to the newest event delivered (minus ``resume_overlap``); events already
+delivered are dropped by id, through a bounded set with a constant cost per event. A
+subscription id used before on this connection only delivers events that match its own
+filters until its EOSE: events of the old subscription still in flight are not its events.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rx_honeybee.client.registry import Registry
 from rx_honeybee.client.retry import Pending, Phase, Refusal
+from rx_honeybee.client.seen import SeenIds
 from rx_honeybee.errors import SubscriptionClosed
 from rx_roots import (
     RootsError,
@@ -19,6 +22,7 @@ from rx_roots import (
     enclose_close,
     enclose_req,
     find_subscription_event,
+    matches_any,
 )
 
 if TYPE_CHECKING:
@@ -32,8 +36,8 @@ class Subscription(Pending):
 
     __slots__ = (
         "close_on_eose",
-        "eosed",
         "filters",
+        "guarded",
         "newest",
         "on_completed",
         "on_error",
@@ -50,6 +54,7 @@ class Subscription(Pending):
         on_error: Callable[[Exception], None],
         on_completed: Callable[[], None],
         close_on_eose: bool,
+        seen_cap: int,
     ) -> None:
         super().__init__()
         self.sub_id = sub_id  # the id on the wire
@@ -58,21 +63,22 @@ class Subscription(Pending):
         self.on_error = on_error
         self.on_completed = on_completed
         self.close_on_eose = close_on_eose  # complete (and CLOSE) at EOSE
+        self.seen = SeenIds(seen_cap)  # delivered ids, to drop repeats
         self.newest: int | None = None  # largest created_at delivered
-        self.seen: dict[str, int] = {}  # delivered ids → created_at
-        self.eosed = False  # the stored events are done
+        self.guarded = False  # id used before: deliver only matching events until EOSE
 
 
 class Subscriptions:
     """The live subscriptions of one session, by id."""
 
-    __slots__ = ("_next_id", "_tracked", "live", "session")
+    __slots__ = ("_ended", "_next_id", "_tracked", "live", "session")
 
     def __init__(self, session: Session) -> None:
         self.session = session  # sends, retries, registry
         self.live: dict[str, Subscription] = {}  # live subscriptions by id
         self._next_id = 0  # generated ids
         self._tracked = type(session.registry) is not Registry  # activity worth reporting
+        self._ended = SeenIds(_RECENT_IDS)  # ids of subscriptions that ended lately
 
     def _call(self, callback: Callable[..., None], *args: Any) -> None:
         """Call a subscriber's callback; its fault is reported, never raised to the reader."""
@@ -97,7 +103,9 @@ class Subscriptions:
     ) -> Callable[[], None]:
         """Send REQ ``sub_id`` and route its events; return the function that CLOSEs it."""
         wanted = [dict(f) for f in filters]
-        sub = Subscription(sub_id, wanted, on_event, on_error, on_completed, close_on_eose)
+        cap = self.session.config.seen_cap
+        sub = Subscription(sub_id, wanted, on_event, on_error, on_completed, close_on_eose, cap)
+        sub.guarded = sub_id in self._ended  # the old one's events may still be on the way
         self.live[sub_id] = sub
         self.session.registry.add(sub_id, wanted)
         try:
@@ -117,6 +125,7 @@ class Subscriptions:
         sub.end()
         if self.live.get(sub.sub_id) is sub:
             del self.live[sub.sub_id]
+            self._ended.add(sub.sub_id)
             self.session.registry.remove(sub.sub_id)
 
     def resume_filters(self, sub: Subscription) -> list[dict[str, Any]]:
@@ -124,7 +133,7 @@ class Subscriptions:
         if sub.newest is None:
             return sub.filters
         since = sub.newest - self.session.config.resume_overlap
-        return [{**f, "since": max(int(f.get("since", 0)), since)} for f in sub.filters]
+        return [{**f, "since": max(_since(f), since)} for f in sub.filters]
 
     def resend(self, sub: Subscription) -> None:
         """Send the subscription's REQ again (resumed)."""
@@ -142,39 +151,26 @@ class Subscriptions:
         sub = self.live.get(sub_id)
         if sub is None:
             return
+        if sub.guarded and not _matches(sub.filters, event):
+            return  # an event of the subscription that had this id before
         event_id = event.get("id")
+        if type(event_id) is str and not sub.seen.add(event_id):
+            return
         created = event.get("created_at")
-        if type(event_id) is str and type(created) is int:
-            seen = sub.seen
-            if event_id in seen:
-                return
-            seen[event_id] = created
-            if sub.newest is None or created > sub.newest:
-                sub.newest = created
-            if len(seen) > self.session.config.seen_cap:
-                self._prune(sub)
+        if type(created) is int and (sub.newest is None or created > sub.newest):
+            sub.newest = created
         if self._tracked:
             self.session.registry.record_activity(sub_id)
         try:
-            sub.on_event(event)  # without an id and a time there is nothing to deduplicate by
+            sub.on_event(event)  # without an id there is nothing to deduplicate by
         except Exception as exc:  # the subscriber's fault: reported, the reader goes on
             self.session.conn.report(exc)
-
-    def _prune(self, sub: Subscription) -> None:
-        """Forget delivered ids outside the resume window, then the oldest remembered."""
-        assert sub.newest is not None
-        cap = self.session.config.seen_cap
-        floor = sub.newest - self.session.config.resume_overlap
-        kept = {i: t for i, t in sub.seen.items() if t >= floor}
-        while len(kept) > cap:
-            del kept[next(iter(kept))]
-        sub.seen = kept
 
     def on_eose(self, sub_id: str) -> None:
         sub = self.live.get(sub_id)
         if sub is None:
             return
-        sub.eosed = True
+        sub.guarded = False  # the relay replaced the old subscription long before this
         self.session.retry.succeeded()
         if sub.close_on_eose:
             self._forget(sub)
@@ -232,3 +228,18 @@ class Subscriptions:
                 self._call(sub.on_completed)
             else:
                 self._call(sub.on_error, error)
+
+
+_RECENT_IDS = 1024  # ended subscription ids remembered, to guard their reuse
+
+
+def _since(flt: dict[str, Any]) -> int:
+    since = flt.get("since", 0)
+    return since if type(since) is int else 0
+
+
+def _matches(filters: list[dict[str, Any]], event: dict[str, Any]) -> bool:
+    try:
+        return bool(matches_any(filters, event))
+    except (KeyError, TypeError):  # not even shaped like an event: not one of ours
+        return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -21,17 +21,15 @@ _SYNC_CHUNK = 16 * 1024  # aiohttp compresses frames up to this size on the loop
 class AiohttpLink:
     """Write side of an aiohttp websocket (client or server)."""
 
-    __slots__ = ("_draining", "_tasks", "_ws")
+    __slots__ = ("_congested", "_tasks", "_ws")
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse | Any, tasks: TaskSet) -> None:
         self._ws = ws  # the open websocket
-        self._tasks = tasks  # where fire-and-forget pings and drains run
-        self._draining: asyncio.Task[None] | None = None  # a try_send waiting for the buffer
+        self._tasks = tasks  # where fire-and-forget pings run
+        self._congested: asyncio.Future[Any] | None = None  # the buffer is draining
 
     async def send(self, envelope: str) -> None:
-        """Write one text frame (after a ``try_send`` that is still waiting to drain)."""
-        if self._draining is not None:
-            await asyncio.shield(self._draining)
+        """Write one text frame."""
         await self._ws.send_str(envelope)
 
     def try_send(self, envelope: str) -> bool:
@@ -41,12 +39,13 @@ class AiohttpLink:
         have the relay wait until it yields before the first byte leaves. Uncompressed,
         aiohttp's ``send_str`` writes the frame to the transport before its only possible
         suspension (waiting for a full buffer to drain), so it is stepped by hand here: it
-        either finishes at once, or the frame is written and a task waits for the drain
-        (later writes wait for that task). Returns False, writing nothing, when
-        compressing (aiohttp may suspend before writing), during a drain, or on error (the
-        queue's writer task then writes it, or meets the error).
+        finishes at once, or the frame is written and only the wait is left; that wait is
+        dropped (the coroutine is closed) and the link counts as congested until the
+        buffer drains, so the queue's writer task, whose sends do wait, takes over.
+        Returns False, writing nothing, when compressing (aiohttp may suspend before
+        writing), while congested, or on error (the writer task then meets it).
         """
-        if self._draining is not None or self._ws.compress or self._ws.closed:
+        if self._congested is not None or self._ws.compress or self._ws.closed:
             return False
         step = self._ws.send_str(envelope)
         try:
@@ -55,13 +54,19 @@ class AiohttpLink:
             return True
         except Exception:
             return False
-        self._draining = task = self._tasks.spawn(_finish(step, waiting))
-        task.add_done_callback(self._drained)
+        step.close()  # the frame is out; we do not wait for the buffer here
+        if isinstance(waiting, asyncio.Future):
+            # A Task clears this flag on every future it is handed; nobody awaited this
+            # one for us, and the next await of it (the writer's drain) would fail on it.
+            waiting._asyncio_future_blocking = False
+            if not waiting.done():
+                self._congested = waiting
+                waiting.add_done_callback(self._drained)
         return True
 
-    def _drained(self, task: asyncio.Task[None]) -> None:
-        if self._draining is task:
-            self._draining = None
+    def _drained(self, waiting: asyncio.Future[Any]) -> None:
+        if self._congested is waiting:
+            self._congested = None
 
     def ping(self, payload: bytes) -> None:
         """Send a ping frame in the background; a failure shows up as a missing pong."""
@@ -77,33 +82,6 @@ class AiohttpLink:
     def compressed(self) -> bool:
         """Whether permessage-deflate was negotiated."""
         return bool(self._ws.compress)
-
-
-async def _finish(step: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Drive ``step``, a coroutine stepped by hand that suspended on ``waiting``, to its end.
-
-    What an asyncio Task would do: wait for what it waits on, resume it, repeat. A failure
-    (the socket died meanwhile) ends it quietly: the reader reports the lost socket.
-    """
-    try:
-        while True:
-            try:
-                if waiting is None:
-                    await asyncio.sleep(0)
-                else:
-                    await waiting
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                pass  # the coroutine meets the same failure when resumed
-            waiting = step.send(None)
-    except StopIteration:
-        return
-    except asyncio.CancelledError:
-        step.close()
-        raise
-    except Exception:
-        return
 
 
 async def read_frames(
