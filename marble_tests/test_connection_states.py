@@ -34,7 +34,9 @@ def drop(code: int = 1006) -> ConnectionClosed:
 
 
 CONFIG = ConnectionConfig(
-    reconnect=ReconnectConfig(initial_delay=10, factor=2, max_delay=100, jitter=0, max_attempts=3),
+    reconnect=ReconnectConfig(
+        initial_delay=10, factor=2, max_delay=100, jitter=0, max_attempts=3, stable_after=1
+    ),
     health=HealthConfig(enabled=False),
 )
 
@@ -65,7 +67,7 @@ async def test_drop_backoff_reconnect_drop_give_up() -> None:
         (0, S.DISCONNECTED),
         (0, S.CONNECTING),
         (1, S.CONNECTED),
-        (4, S.BACKOFF),  # delays restart after each success: 10, 20, 40
+        (4, S.BACKOFF),  # delays restart after a socket stayed up 1: 10, 20, 40
         (14, S.CONNECTING),
         (15, S.BACKOFF),
         (35, S.CONNECTING),
@@ -255,4 +257,36 @@ async def test_inbound_envelopes_are_counted_only_with_metrics_enabled(enabled: 
     expected = (2, len('["EOSE","a"]') + 1) if enabled else (0, 0)
     assert (snap["messages_received"], snap["bytes_received"]) == expected
     assert (snap["last_message_received_at"] is not None) is enabled
+    await conn.close()
+
+
+async def test_a_flapping_relay_uses_up_the_attempts() -> None:
+    # every socket opens and drops at once: up for less than stable_after (1)
+    scheduler = TestScheduler()
+    link = RecordingLink()
+    flap = [on_next(1, Opened(link)), on_error(1, drop())]
+    sockets = MarbleSockets(scheduler, [flap] * 10)
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
+    connecting = await start_connect(conn)
+    scheduler.advance_to(1000)
+    await connecting  # it did connect, at 1
+    # the delays never start over: 10, 20, 40, then giving up (before: redialled for ever)
+    assert sockets.dialled == [0, 11, 32, 73]
+    assert conn.status is S.ERROR
+    await conn.close()
+
+
+async def test_a_socket_that_stays_up_starts_the_backoff_over() -> None:
+    scheduler = TestScheduler()
+    link = RecordingLink()
+    flap = [on_next(1, Opened(link)), on_error(1, drop())]
+    steady = [on_next(1, Opened(link)), on_error(5, drop())]  # up 4 ≥ stable_after
+    sockets = MarbleSockets(scheduler, [flap, flap, steady, flap, flap, flap, flap])
+    conn = Connection("ws://relay", CONFIG, scheduler=scheduler, socket_factory=sockets)
+    connecting = await start_connect(conn)
+    scheduler.advance_to(1000)
+    await connecting
+    # 10, 20, then the steady socket (dialled at 32, up 33-37) resets: 10, 20, 40, give up
+    assert sockets.dialled == [0, 11, 32, 47, 68, 109]
+    assert conn.status is S.ERROR
     await conn.close()

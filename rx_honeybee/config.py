@@ -25,7 +25,12 @@ def _positive(name: str, value: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ReconnectConfig:
-    """Reconnection with exponential backoff; ``max_attempts=0`` retries forever."""
+    """Reconnection with exponential backoff; ``max_attempts=0`` retries forever.
+
+    The attempt count and the delay start over only once a socket stayed up
+    ``stable_after`` seconds: a relay that accepts and drops at once (a flap) is an
+    attempt like a refusal, so ``max_attempts`` ends a reconnect storm.
+    """
 
     enabled: bool = True
     max_attempts: int = 5
@@ -33,8 +38,11 @@ class ReconnectConfig:
     max_delay: float = 30.0
     factor: float = 2.0
     jitter: float = 0.2
+    stable_after: float = 5.0
 
     def __post_init__(self) -> None:
+        if not self.stable_after >= 0:
+            raise ValueError(f"stable_after must be >= 0, got {self.stable_after}")
         if self.max_attempts < 0:
             raise ValueError(f"max_attempts must be >= 0, got {self.max_attempts}")
         _positive("initial_delay", self.initial_delay)

@@ -29,7 +29,7 @@ from rx_honeybee.errors import ConnectionClosed, InvalidState, WriteFailed
 from rx_honeybee.health import monitor_health
 from rx_honeybee.inbound import inbound_path
 from rx_honeybee.interfaces import Notifier, OutgoingQueue
-from rx_honeybee.operators import backoff_notifier, rate_limit
+from rx_honeybee.operators import rate_limit
 from rx_honeybee.roles import Role
 from rx_honeybee.socket import DialContext, Link, Opened, SocketFactory, SocketItem
 from rx_honeybee.state import LIVE, TERMINAL, Event
@@ -289,10 +289,14 @@ class Connection(Streams):
         self.metrics.defer_stamps(loop.call_soon)
         initiator = self.role is Role.INITIATOR
         self._machine.apply(Event.DIALLED if initiator else Event.ACCEPTED)
-        notifier = self._notifier
-        if notifier is None:
-            notifier = backoff_notifier(self.config.reconnect, scheduler, reset=self.opened)
-        self._dialler.start(notifier, scheduler, self._on_item, self._on_fail, self._on_end)
+        self._dialler.start(
+            self._notifier,
+            self.config.reconnect,
+            scheduler,
+            self._on_item,
+            self._on_fail,
+            self._on_end,
+        )
 
     def _socket(self) -> Observable[SocketItem]:
         factory = self._factory or _default_factory()
@@ -330,6 +334,7 @@ class Connection(Streams):
                 self.metrics.record_reconnection()
             self.metrics.mark_connected(link.compressed)
         self._writer = self._tasks.spawn(self._write(link))
+        self._dialler.opened()
         self._settle(None)
         if self._opened is not None:
             self._opened.on_next(link)
@@ -381,6 +386,7 @@ class Connection(Streams):
 
     def _lose_socket(self) -> None:
         self._link = None
+        self._dialler.lost()
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None

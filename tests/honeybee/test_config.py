@@ -48,6 +48,7 @@ def test_reconnect_defaults() -> None:
         "max_delay": 30.0,
         "factor": 2.0,
         "jitter": 0.2,
+        "stable_after": 5.0,
     }
 
 
@@ -91,6 +92,8 @@ INVALID: list[tuple[type, dict[str, Any], str]] = [
     (ReconnectConfig, {"jitter": -0.01}, "jitter"),
     (ReconnectConfig, {"jitter": 1.01}, "jitter"),
     (ReconnectConfig, {"jitter": math.nan}, "jitter"),
+    (ReconnectConfig, {"stable_after": -1.0}, "stable_after"),
+    (ReconnectConfig, {"stable_after": math.nan}, "stable_after"),
     (HealthConfig, {"ping_interval": 0.0}, "ping_interval"),
     (HealthConfig, {"ping_interval": -25.0}, "ping_interval"),
     (HealthConfig, {"pong_timeout": 0.0}, "pong_timeout"),
@@ -122,6 +125,7 @@ def test_an_invalid_value_raises_value_error_naming_the_field(
 VALID_EDGES: list[tuple[type, dict[str, Any]]] = [
     (ReconnectConfig, {"max_attempts": 0}),  # unlimited
     (ReconnectConfig, {"jitter": 0.0}),
+    (ReconnectConfig, {"stable_after": 0.0}),  # the backoff starts over at each handshake
     (ReconnectConfig, {"jitter": 1.0}),
     (ReconnectConfig, {"factor": 1.0}),
     (ReconnectConfig, {"initial_delay": 2.0, "max_delay": 2.0}),
