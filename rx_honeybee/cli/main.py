@@ -26,7 +26,7 @@ import ujson
 from rx_honeybee.client.pool import Pool
 from rx_honeybee.client.session import OkResult
 from rx_honeybee.config import ConnectionConfig, ReconnectConfig
-from rx_roots import ConnectionStatus, InvalidRelayURL, normalize_relay_url
+from rx_roots import ConnectionStatus, InvalidEvent, InvalidRelayURL, normalize_relay_url
 
 __all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
 
@@ -172,7 +172,7 @@ async def _publish(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         if not isinstance(event, dict) or not isinstance(event.get("id"), str):
             return _usage(f"line {number}: not an event object with an id")
         events.append(event)
-    accepted = rejected = 0
+    accepted = rejected = local = 0
     async with Pool(relays, _CLI_CONFIG) as pool:
         reached = _watch_statuses(pool)
         answers = [
@@ -186,6 +186,10 @@ async def _publish(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
                 report["accepted"] = result.accepted
                 report["message"] = result.message
                 report["prefix"] = result.prefix
+            elif isinstance(result, InvalidEvent):  # refused here, never sent
+                rejected += 1
+                local += 1
+                report.update(accepted=False, message=f"invalid: {result}", prefix="invalid")
             else:
                 rejected += 1
                 report["accepted"] = False
@@ -193,7 +197,7 @@ async def _publish(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
             out.write(_dumps(report) + "\n")
             out.flush()
     _err(f"rxnostr: {accepted} accepted, {rejected} refused or unanswered")
-    if events and not reached:
+    if events and not reached and local < len(events) * len(relays):
         return EXIT_NOTHING
     return EXIT_OK if rejected == 0 else EXIT_PARTIAL
 

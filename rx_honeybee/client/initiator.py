@@ -126,6 +126,9 @@ def publish(
     ``OK false`` is a result, not an error (look at ``accepted`` and ``prefix``), except
     ``auth-required:`` (retried once after the AUTH hook) and ``rate-limited:`` (retried
     later, slowing down). Concurrent publishes of one event share one EVENT and one OK.
+    A malformed event fails at once with ``rx_roots.InvalidEvent`` (nothing is sent); a
+    refused envelope (``QueueFull``, ``EnvelopeTooLarge``, ``InvalidState``) fails at once
+    and leaves nothing behind, so publishing the same event again later sends it.
 
     Raises:
         RoleError: ``conn`` is a responder (at call time).

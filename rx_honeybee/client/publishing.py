@@ -20,7 +20,7 @@ from rx_honeybee.client.publishes import OkResult
 from rx_honeybee.client.session import Session
 from rx_honeybee.errors import PublishTimeout
 from rx_honeybee.lean import Handlers, LeanObservable, handlers_of
-from rx_roots import WrongFieldType
+from rx_roots import InvalidEvent, RootsError, check_event_shape
 
 if TYPE_CHECKING:
     from rx_honeybee.connection import Connection
@@ -110,14 +110,22 @@ class PublishObservable(LeanObservable[OkResult]):
         self, handlers: Handlers, scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
         session = self._conn.session or Session(self._conn)
-        event_id = self._event.get("id")
+        event = self._event
+        event_id = event.get("id") if isinstance(event, Mapping) else None
         call = PublishCall(handlers, session, str(event_id), self._timeout)
         try:
-            if type(event_id) is not str or not event_id:
-                raise WrongFieldType("event id", "non-empty string", type(event_id).__name__)
-            session.publishes.start(event_id, self._event, call)
+            _check_shape(event)  # a relay may never answer a malformed one: fail now
+            session.publishes.start(str(event_id), event, call)
         except Exception as exc:
             call.error(exc)
             return call
         session.deadlines.add(self._delta, call)
         return call
+
+
+def _check_shape(event: Mapping[str, Any]) -> None:
+    """Raise ``InvalidEvent`` (the failed check as cause) unless ``event`` is NIP-01 shaped."""
+    try:
+        check_event_shape(event)
+    except RootsError as err:
+        raise InvalidEvent(f"not published: {err}") from err

@@ -18,7 +18,7 @@ from rx_honeybee.initiator import (
 )
 from rx_honeybee.socket import Opened
 from rx_honeybee.testing import FAST, MarbleHarness
-from rx_roots import WrongFieldType
+from rx_roots import InvalidEvent, WrongFieldType
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
 
@@ -105,6 +105,8 @@ async def test_publishing_an_event_without_a_string_id_fails_on_subscribe(
     conn = Connection("ws://127.0.0.1:9", FAST)
     outcome = Outcome()
     outcome.observe(publish(conn, {**EVENT, "id": event_id}))
-    assert len(outcome.errors) == 1 and isinstance(outcome.errors[0], WrongFieldType)
+    # checked locally first: nothing is sent, nothing is left behind
+    assert len(outcome.errors) == 1 and isinstance(outcome.errors[0], InvalidEvent)
+    assert isinstance(outcome.errors[0].__cause__, WrongFieldType)
     assert conn.pending == 0
     await conn.close()
