@@ -168,10 +168,11 @@ class Pool:
         """
         key = normalize_relay_url(url)
         conn = self.connection(key)
-        for sub in self._subs.values():
+        for sub in list(self._subs.values()):
             requested = sub.per_relay.pop(key, None)
             if requested is not None:
                 requested.dispose()
+                self._maybe_done(sub)  # it may have been the last relay owing an EOSE
         await conn.close()
         self._detach(key)
         self._publish_statuses()
