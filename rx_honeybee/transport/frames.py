@@ -16,6 +16,8 @@ from rx_honeybee.tasks import TaskSet
 __all__ = ["AiohttpLink", "read_frames", "set_compression_level"]
 
 _SYNC_CHUNK = 16 * 1024  # aiohttp compresses frames up to this size on the loop itself
+_CHECK_EVERY = 32  # frames read between looks at the clock
+_MAX_TURN = 0.005  # seconds of reading before the reader yields to the loop
 
 
 class AiohttpLink:
@@ -95,12 +97,21 @@ async def read_frames(
     socket closes; return the read error, if any. Works for client and server sockets.
 
     While ``gate`` is cleared nothing is read (nor are pings answered): a stalled peer.
-    While ``pause`` is shut nothing is read either: our consumer is full (back-pressure)."""
+    While ``pause`` is shut nothing is read either: our consumer is full (back-pressure).
+
+    aiohttp returns buffered frames without a task switch, so a backlog read by a busy
+    consumer would hold the loop for as long as it lasts (pings unsent, pongs unread, a
+    live peer declared dead): the reader yields to the loop once ``_MAX_TURN`` seconds of
+    reading have passed (looked at every ``_CHECK_EVERY`` frames, so it costs next to
+    nothing per frame)."""
     text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
     ping, pong, error = aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG, aiohttp.WSMsgType.ERROR
     on_next = observer.on_next
     envelope = deliver or on_next
     receive = ws.receive
+    clock = asyncio.get_running_loop().time
+    countdown = _CHECK_EVERY
+    turn_began = clock()
     while True:
         if gate is not None and not gate.is_set():
             await gate.wait()
@@ -112,6 +123,12 @@ async def read_frames(
         kind = msg.type
         if kind is text or kind is binary:
             envelope(msg.data)
+            countdown -= 1
+            if not countdown:
+                countdown = _CHECK_EVERY
+                if clock() - turn_began > _MAX_TURN:
+                    await asyncio.sleep(0)  # let pings, pongs and other tasks through
+                    turn_began = clock()
         elif kind is pong:
             on_next(Pong(msg.data))
         elif kind is ping:
