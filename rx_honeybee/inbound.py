@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rx_honeybee.channels import EVENT_FRONT, EVENT_FRONT_BYTES
+from rx_honeybee.errors import UnknownEnvelopeType
 
 if TYPE_CHECKING:
     from rx_honeybee.connection import Connection
@@ -20,7 +21,11 @@ __all__ = ["inbound_path"]
 
 
 def inbound_path(conn: Connection) -> Callable[[str | bytes], None]:
-    """Return ``deliver(envelope)`` for ``conn``; sizes are counted in UTF-8 bytes."""
+    """Return ``deliver(envelope)`` for ``conn``; sizes are counted in UTF-8 bytes.
+
+    A binary frame is decoded as UTF-8 (streams carry ``str``, as typed); one that is not
+    UTF-8 is reported as ``UnknownEnvelopeType`` and dropped.
+    """
     metrics = conn.metrics
     inbound = conn._counted  # the metrics' counters, or private ones (never stamped)
     messages = conn._messages
@@ -28,14 +33,23 @@ def inbound_path(conn: Connection) -> Callable[[str | bytes], None]:
 
     def deliver(envelope: str | bytes) -> None:
         inbound.count += 1  # Metrics.record_received, inlined: no call per envelope
-        if type(envelope) is str and not envelope.isascii():
-            inbound.size += len(envelope.encode("utf-8", "surrogatepass"))
-        else:
+        if type(envelope) is str:
+            if envelope.isascii():
+                inbound.size += len(envelope)
+            else:
+                inbound.size += len(envelope.encode("utf-8", "surrogatepass"))
+        else:  # a binary frame: Nostr speaks text, so it must hold UTF-8 text
             inbound.size += len(envelope)
+            try:
+                envelope = envelope.decode("utf-8")  # type: ignore[union-attr]
+            except UnicodeDecodeError as exc:
+                detail = f"a binary frame that is not UTF-8 text ({exc.reason})"
+                conn.report(UnknownEnvelopeType(envelope, detail))
+                return
         if not inbound.stamp_due:
             metrics.stamp_received()
         if messages.observed:
-            push(envelope)  # type: ignore[arg-type]
+            push(envelope)
         hub = conn._hub
         if hub is not None:
             head = envelope[:9]
