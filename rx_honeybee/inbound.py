@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rx_honeybee.channels import EVENT_FRONT, EVENT_FRONT_BYTES
+from rx_honeybee.channels import EVENT_FRONT
 from rx_honeybee.errors import UnknownEnvelopeType
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def inbound_path(conn: Connection) -> Callable[[str | bytes], None]:
         hub = conn._hub
         if hub is not None:
             head = envelope[:9]
-            if head == EVENT_FRONT or head == EVENT_FRONT_BYTES:
+            if head == EVENT_FRONT:  # binary frames were decoded above
                 hub.push_event(envelope)
             else:
                 hub.dispatch(envelope)
