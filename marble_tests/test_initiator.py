@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import ujson
-from reactivex import Observable
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex.testing import ReactiveTest
 
+from marble_tests.support import Sink, ev, opened
 from rx_honeybee.errors import (
     ConnectionClosed,
     HoneybeeError,
@@ -16,8 +16,7 @@ from rx_honeybee.errors import (
     SubscriptionClosed,
 )
 from rx_honeybee.initiator import OkResult, publish, request, use_auth
-from rx_honeybee.socket import Opened
-from rx_honeybee.testing import MarbleHarness, RecordingLink
+from rx_honeybee.testing import MarbleHarness
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
 
@@ -25,39 +24,8 @@ on_next, on_error = ReactiveTest.on_next, ReactiveTest.on_error
 URL = "ws://relay"
 
 
-def ev(n: int, created_at: int) -> dict[str, Any]:
-    return {"id": f"{n:064x}", "pubkey": "a" * 64, "created_at": created_at, "kind": 1,
-            "tags": [], "content": f"note {n}", "sig": "b" * 128}  # fmt: skip
-
-
 def relay_event(sub: str, n: int, created_at: int) -> str:
     return ujson.dumps(["EVENT", sub, ev(n, created_at)])
-
-
-class Sink:
-    """Records (virtual time, item), the error and the completion of one subscription."""
-
-    def __init__(self, scheduler: TestScheduler) -> None:
-        self.scheduler = scheduler
-        self.items: list[tuple[float, Any]] = []
-        self.error: tuple[float, Exception] | None = None
-        self.completed: float | None = None
-
-    def observe(self, source: Observable[Any]) -> Any:
-        return source.subscribe(self._next, self._error, self._completed)
-
-    def _next(self, item: Any) -> None:
-        self.items.append((self.scheduler.clock, item))
-
-    def _error(self, error: Exception) -> None:
-        self.error = (self.scheduler.clock, error)
-
-    def _completed(self) -> None:
-        self.completed = self.scheduler.clock
-
-
-def opened(link: RecordingLink, at: float = 1) -> Any:
-    return on_next(at, Opened(link))
 
 
 EID = f"{1:064x}"

@@ -10,10 +10,11 @@ from typing import Any, cast
 
 import pytest
 import ujson
-from reactivex import Observable, abc
-from reactivex.testing import ReactiveTest, TestScheduler
+from reactivex import abc
+from reactivex.testing import ReactiveTest
 from reactivex.testing.recorded import Recorded
 
+from marble_tests.support import Sink, ev, opened
 from rx_honeybee.client.session import Session, SessionConfig
 from rx_honeybee.errors import (
     ConnectionClosed,
@@ -22,8 +23,7 @@ from rx_honeybee.errors import (
     SubscriptionClosed,
 )
 from rx_honeybee.initiator import OkResult, publish, request, use_auth
-from rx_honeybee.socket import Opened
-from rx_honeybee.testing import MarbleHarness, RecordingLink
+from rx_honeybee.testing import MarbleHarness
 from rx_roots import RootsError, WrongFieldType
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
@@ -36,39 +36,8 @@ EID = f"{1:064x}"
 AUTH_EVENT = {"id": "f" * 64, "kind": 22242, "tags": [["challenge", "chal"]]}
 
 
-def ev(n: int, created_at: int) -> dict[str, Any]:
-    return {"id": f"{n:064x}", "pubkey": "a" * 64, "created_at": created_at, "kind": 1,
-            "tags": [], "content": f"note {n}", "sig": "b" * 128}  # fmt: skip
-
-
 def relay_event(sub: str, event: dict[str, Any]) -> str:
     return str(ujson.dumps(["EVENT", sub, event]))
-
-
-def opened(link: RecordingLink, at: float = 1) -> Any:
-    return on_next(at, Opened(link))
-
-
-class Sink:
-    """Records (virtual time, item), the error and the completion of one subscription."""
-
-    def __init__(self, scheduler: TestScheduler) -> None:
-        self.scheduler = scheduler
-        self.items: list[tuple[float, Any]] = []
-        self.error: tuple[float, Exception] | None = None
-        self.completed: float | None = None
-
-    def observe(self, source: Observable[Any]) -> abc.DisposableBase:
-        return source.subscribe(self._next, self._error, self._completed)
-
-    def _next(self, item: Any) -> None:
-        self.items.append((float(self.scheduler.clock), item))
-
-    def _error(self, error: Exception) -> None:
-        self.error = (float(self.scheduler.clock), error)
-
-    def _completed(self) -> None:
-        self.completed = float(self.scheduler.clock)
 
 
 def auth_required(sub: str = "s", at: float = 2) -> list[Any]:
