@@ -214,18 +214,18 @@ def _ignore(_: str | bytes) -> None:
 
 
 class _Tapped:
-    """A tapped label's target: the tap (faults reported), then the channel if any."""
+    """A tapped label that also has a channel: the tap (faults reported), then the channel."""
 
     __slots__ = ("_channel", "_report", "_tap")
 
     def __init__(
         self,
         tap: Callable[[str | bytes], None],
-        channel: _Channel | None,
+        channel: _Channel,
         report: ErrorHandler | None,
     ) -> None:
         self._tap = tap  # the layer's handler
-        self._channel = channel  # the label's stream, if someone asked for it
+        self._channel = channel  # the label's stream
         self._report = report  # where a raising tap goes
 
     def __call__(self, envelope: str | bytes) -> None:
@@ -234,5 +234,4 @@ class _Tapped:
         except Exception as exc:  # as HotStream does for a channel subscriber
             if self._report is not None:
                 self._report(exc)
-        if self._channel is not None:
-            self._channel.on_next(envelope)
+        self._channel.on_next(envelope)
