@@ -7,6 +7,7 @@ An EVENT a dying socket took without an answer is sent again after the reconnect
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from rx_honeybee.client.retry import Pending, Phase, Refusal
@@ -142,12 +143,15 @@ class Publishes:
 
     def restore(self, generation: int) -> None:
         """Resend what an older socket took and nobody answered."""
+        room = self.session.room
         for pub in list(self.pending.values()):
             if pub.stale(generation):
-                try:
-                    self.resend(pub)
-                except Exception as exc:  # the connection ended meanwhile, or its queue is full
-                    self.fail(pub, exc)
+                room.send(partial(self._resend_waiting, pub), partial(self.fail, pub))
+
+    def _resend_waiting(self, pub: PendingPublish) -> None:
+        """Resend ``pub`` unless everyone stopped waiting for it meanwhile."""
+        if pub.phase is not Phase.ENDED:
+            self.resend(pub)
 
     def end_all(self, error: Exception) -> None:
         """The connection ended: fail every publish still waiting."""

@@ -27,6 +27,7 @@ from rx_honeybee.client.deadlines import Deadlines
 from rx_honeybee.client.publishes import OkResult, Publishes
 from rx_honeybee.client.registry import Registry
 from rx_honeybee.client.retry import Pending, Phase, RetryPolicy, SessionConfig
+from rx_honeybee.client.room import WaitingRoom
 from rx_honeybee.client.subscriptions import Subscriptions
 from rx_honeybee.connection import Connection
 from rx_honeybee.errors import HoneybeeError, InvalidState
@@ -86,6 +87,7 @@ class Session:
         self.deadlines = Deadlines(lambda: self.scheduler)  # their timeouts, on one timer
         self.challenge: str | None = None  # latest NIP-42 challenge from the relay
         self._tasks: set[asyncio.Task[Any]] = set()  # running auth hooks
+        self.room = WaitingRoom(conn)  # sends refused for a full queue, waiting for a slot
         conn.tap(
             {
                 "EVENT": self.subscriptions.on_event,
@@ -118,13 +120,11 @@ class Session:
         self.conn.send(envelope, on_written=item)
 
     def send_quietly(self, envelope: str) -> None:
-        """Queue a CLOSE or AUTH no one waits for; a refusal is reported, not raised."""
+        """Queue a CLOSE or AUTH no one waits for: it waits for room in a full queue;
+        another refusal is reported, not raised."""
         if self.conn.status in (ConnectionStatus.CLOSED, ConnectionStatus.ERROR):
             return
-        try:
-            self.conn.send(envelope)
-        except HoneybeeError as exc:
-            self.conn.report(exc)
+        self.room.send(lambda: self.conn.send(envelope), self.conn.report)
 
     def retry_later(
         self, item: Pending, action: Callable[[], None], fail: Callable[[Exception], None]
@@ -202,6 +202,7 @@ class Session:
         for task in self._tasks:
             task.cancel()
         self.deadlines.clear()
+        self.room.clear()
         ended = InvalidState(f"the connection is {status.name}")
         self.subscriptions.end_all(None if status is ConnectionStatus.CLOSED else ended)
         self.publishes.end_all(ended)

@@ -10,6 +10,7 @@ filters until its EOSE: events of the old subscription still in flight are not i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rx_honeybee.client.registry import Registry
@@ -210,13 +211,16 @@ class Subscriptions:
         live = self.live
         order = [i for i in self.session.registry.restore_order() if i in live]
         order += [i for i in live if i not in set(order)]  # never lose one the registry lost
+        room = self.session.room
         for sub_id in order:
             sub = live.get(sub_id)
             if sub is not None and sub.stale(generation):
-                try:
-                    self.resend(sub)
-                except Exception as exc:  # the connection ended meanwhile, or its queue is full
-                    self.fail(sub, exc)
+                room.send(partial(self._resend_live, sub), partial(self.fail, sub))
+
+    def _resend_live(self, sub: Subscription) -> None:
+        """Resend ``sub`` unless it ended while it waited for room."""
+        if sub.phase is not Phase.ENDED:
+            self.resend(sub)
 
     def end_all(self, error: Exception | None) -> None:
         """The connection ended: complete (closed) or fail (gave up) every subscription."""
