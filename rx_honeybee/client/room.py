@@ -30,11 +30,11 @@ class WaitingRoom:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn  # whose queue and ``written`` stream
-        self._waiting: deque[tuple[Send, Fail]] = deque()  # in the order they came
+        self._waiting: deque[tuple[Send, Fail]] | None = None  # in order; made when needed
         self._watching: abc.DisposableBase | None = None  # on ``written``, while waiting
 
     def __len__(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) if self._waiting is not None else 0
 
     def send(self, send: Send, fail: Fail) -> None:
         """Run ``send`` now, or after the sends already waiting if the queue is full.
@@ -50,6 +50,8 @@ class WaitingRoom:
             except HoneybeeError as exc:
                 fail(exc)
                 return
+        if self._waiting is None:
+            self._waiting = deque()
         self._waiting.append((send, fail))
         if self._watching is None:
             self._watching = self._conn.written.subscribe(self._room)
@@ -70,7 +72,7 @@ class WaitingRoom:
 
     def clear(self) -> None:
         """Forget what waits (the connection ended: its owners are failed elsewhere)."""
-        self._waiting.clear()
+        self._waiting = None
         watching, self._watching = self._watching, None
         if watching is not None:
             watching.dispose()

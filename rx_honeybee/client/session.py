@@ -84,9 +84,9 @@ class Session:
         self.retry = RetryPolicy(self.config)  # the one retry policy
         self.subscriptions = Subscriptions(self)  # live REQs
         self.publishes = Publishes(self)  # EVENTs waiting for OK
-        self.deadlines = Deadlines(lambda: self.scheduler)  # their timeouts, on one timer
+        self._deadlines: Deadlines | None = None  # publish timeouts, made at the first
         self.challenge: str | None = None  # latest NIP-42 challenge from the relay
-        self._tasks: set[asyncio.Task[Any]] = set()  # running auth hooks
+        self._tasks: set[asyncio.Task[Any]] | None = None  # running auth hooks, if any
         self.room = WaitingRoom(conn)  # sends refused for a full queue, waiting for a slot
         conn.tap(
             {
@@ -97,7 +97,7 @@ class Session:
                 "AUTH": self._on_auth,
             }
         )
-        conn.opened.subscribe(lambda _: self._restore())
+        conn.opened.subscribe(self._restore)
         conn.state.subscribe(self._on_state)
         conn.session = self
 
@@ -108,6 +108,13 @@ class Session:
         return session if session is not None else cls(conn)
 
     # -- what subscriptions and publishes use --------------------------------------------
+
+    @property
+    def deadlines(self) -> Deadlines:
+        """The timeouts of this session's publishes, on one timer (made on first use)."""
+        if self._deadlines is None:
+            self._deadlines = Deadlines(lambda: self.scheduler)
+        return self._deadlines
 
     @property
     def scheduler(self) -> abc.SchedulerBase:
@@ -167,6 +174,8 @@ class Session:
             self._answer(event, retry, fail)
 
         task = asyncio.get_running_loop().create_task(wait())
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -190,7 +199,7 @@ class Session:
         except RootsError:
             pass  # an AUTH with an event is a client's message; not ours to read
 
-    def _restore(self) -> None:
+    def _restore(self, _: object = None) -> None:
         """A socket came up: resend what a previous socket took and never answered."""
         generation = self.conn.generation
         self.subscriptions.restore(generation)
@@ -199,9 +208,10 @@ class Session:
     def _on_state(self, status: ConnectionStatus) -> None:
         if status not in (ConnectionStatus.CLOSED, ConnectionStatus.ERROR):
             return
-        for task in self._tasks:
+        for task in self._tasks or ():
             task.cancel()
-        self.deadlines.clear()
+        if self._deadlines is not None:
+            self._deadlines.clear()
         self.room.clear()
         ended = InvalidState(f"the connection is {status.name}")
         self.subscriptions.end_all(None if status is ConnectionStatus.CLOSED else ended)
