@@ -189,6 +189,34 @@ def _config(n: int) -> Any:
     return ConnectionConfig(write_queue_size=n + 1000)
 
 
+async def _all_oks(publish_one: Callable[[dict[str, Any]], Any], events: list[Any]) -> int:
+    """Publish every event at once through ``publish_one``; the accepted count at the last OK.
+
+    ``publish_one(event)`` returns an Observable of OkResults that completes per event; any
+    error ends the round (raised here).
+    """
+    done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    want = len(events)
+    finished = accepted = 0
+
+    def on_next(result: Any) -> None:
+        nonlocal accepted
+        accepted += result.accepted
+
+    def on_completed() -> None:
+        nonlocal finished
+        finished += 1
+        if finished == want:
+            _settle(done, accepted)
+
+    for event in events:
+        publish_one(event).subscribe(on_next, lambda e: _settle(done, e), on_completed)
+    result = await done
+    if isinstance(result, Exception):
+        raise result
+    return int(result)
+
+
 async def publish_row(url: str, n: int) -> tuple[Runner, Closer]:
     from rx_honeybee import Connection
     from rx_honeybee.initiator import publish
@@ -197,29 +225,7 @@ async def publish_row(url: str, n: int) -> tuple[Runner, Closer]:
     await asyncio.wait_for(conn.connect(), 10)
 
     async def run(events: list[dict[str, Any]]) -> int:
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        want = len(events)
-        finished = accepted = 0
-
-        def on_next(result: Any) -> None:
-            nonlocal accepted
-            accepted += result.accepted
-
-        def on_completed() -> None:
-            nonlocal finished
-            finished += 1
-            if finished == want:
-                _settle(done, accepted)
-
-        def on_error(error: Exception) -> None:
-            _settle(done, error)
-
-        for event in events:
-            publish(conn, event, timeout=OK_TIMEOUT).subscribe(on_next, on_error, on_completed)
-        result = await done
-        if isinstance(result, Exception):
-            raise result
-        return int(result)
+        return await _all_oks(lambda e: publish(conn, e, timeout=OK_TIMEOUT), events)
 
     return run, conn.close
 
@@ -239,32 +245,16 @@ async def pool_row(url: str, n: int) -> tuple[Runner, Closer]:
         await asyncio.sleep(0.01)
 
     async def run(events: list[dict[str, Any]]) -> int:
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        want = len(events)
-        finished = accepted = 0
-
-        def on_next(result: Any) -> None:
-            nonlocal accepted
-            accepted += result.accepted
-
-        def on_completed() -> None:
-            nonlocal finished
-            finished += 1
-            if finished == want:
-                _settle(done, accepted)
-
-        faults = pool.errors.subscribe(lambda pair: _settle(done, pair[1]))
+        # a relay's fault (a PublishTimeout...) goes to pool.errors, not to the observer
+        failed: list[Exception] = []
+        faults = pool.errors.subscribe(lambda pair: failed.append(pair[1]))
         try:
-            for event in events:
-                pool.publish(event, timeout=OK_TIMEOUT).subscribe(
-                    on_next, lambda e: _settle(done, e), on_completed
-                )
-            result = await done
+            accepted = await _all_oks(lambda e: pool.publish(e, timeout=OK_TIMEOUT), events)
         finally:
             faults.dispose()
-        if isinstance(result, Exception):
-            raise result
-        return int(result)
+        if failed:
+            raise failed[0]
+        return accepted
 
     return run, pool.close
 

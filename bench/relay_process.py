@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["free_port", "start_relay", "stop"]
+__all__ = ["die_with_parent", "free_port", "start_relay", "stop"]
 
 
 def free_port() -> int:
@@ -30,19 +30,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (Linux prctl)."""
+def die_with_parent() -> None:
+    """``preexec_fn`` of a benchmark's child: SIGTERM when the parent dies (Linux prctl)."""
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-def die_with_parent() -> None:
-    """``preexec_fn`` for other children of a benchmark."""
-    _die_with_parent()
 
 
 def serve_sdk(port: int, max_connections: int | None = None) -> None:
@@ -80,7 +75,7 @@ def start_relay(
             cmd.append(str(max_connections))
         cwd = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, preexec_fn=_die_with_parent
+        cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, preexec_fn=die_with_parent
     )
     deadline = time.monotonic() + 20
     while True:
