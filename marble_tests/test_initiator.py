@@ -158,39 +158,6 @@ async def test_auth_required_runs_the_hook_and_retries_once() -> None:
     assert sink.error[1].prefix == "auth-required"
 
 
-async def test_resume_after_reconnect_moves_since_and_drops_repeats() -> None:
-    h = MarbleHarness(
-        lambda link: [
-            [
-                opened(link),
-                on_next(2, relay_event("s", 1, 1000)),
-                on_next(3, relay_event("s", 2, 1200)),
-                on_next(4, '["EOSE","s"]'),
-                on_error(5, ConnectionClosed(URL, 1006)),
-            ],
-            [
-                opened(link),
-                on_next(2, relay_event("s", 2, 1200)),  # inside the overlap: a repeat
-                on_next(3, relay_event("s", 3, 1300)),
-                on_next(4, '["EOSE","s"]'),
-            ],
-        ]
-    )
-    await h.start()
-    sink = Sink(h.scheduler)
-    sink.observe(request(h.conn, [{"kinds": [1], "since": 500}], sub_id="s"))
-    await h.run_until(20)
-    ids = [e["content"] for _, e in sink.items]
-    assert ids == ["note 1", "note 2", "note 3"]
-    assert h.link.timeline() == [
-        (1.0, ["REQ", "s", {"kinds": [1], "since": 500}]),
-        (7.0, ["REQ", "s", {"kinds": [1], "since": 1170}]),  # dropped at 5, redialled at 6
-    ]
-    assert sink.error is None and sink.completed is None
-    await h.conn.close()
-    assert sink.completed is not None
-
-
 async def test_pending_publish_is_resent_after_reconnect() -> None:
     h = MarbleHarness(
         lambda link: [

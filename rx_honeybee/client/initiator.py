@@ -154,9 +154,10 @@ def request(
         close_on_eose=True:               -e-e-|
         relay answers CLOSED:             -e-#            SubscriptionClosed(reason, prefix)
 
-    Live across reconnects: after each one the REQ is sent again with ``since`` moved up
-    to the newest event delivered (minus an overlap) and repeats are dropped. Disposing
-    sends CLOSE. The stream completes when the connection is closed.
+    Live across reconnects: after each one the REQ is sent again (before its EOSE: the same
+    filters; after it: without ``limit``, from the moment the socket was lost minus an
+    overlap) and repeats are dropped by id. Disposing sends CLOSE. The stream completes
+    when the connection is closed.
 
     Raises:
         RoleError: ``conn`` is a responder (at call time).

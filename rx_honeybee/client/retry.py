@@ -21,8 +21,9 @@ class SessionConfig:
     """How a session resumes and retries.
 
     Args:
-        resume_overlap: seconds subtracted from the newest ``created_at`` delivered when a
-            subscription is resumed, for events stamped a little out of order.
+        resume_overlap: seconds subtracted from the local clock at a socket's loss when a
+            subscription that had its EOSE is resumed (``since``), for clock skew between
+            authors, relay and us.
         seen_cap: how many delivered event ids a subscription remembers to drop repeats
             (the oldest are forgotten first; constant cost per event at any size).
         rate_limit_delay: first delay before retrying after ``rate-limited:``; doubles on
@@ -31,7 +32,7 @@ class SessionConfig:
         max_retries: retries of one REQ or EVENT after ``rate-limited:``.
     """
 
-    resume_overlap: int = 30
+    resume_overlap: int = 60
     seen_cap: int = 100_000
     rate_limit_delay: float = 1.0
     max_rate_limit_delay: float = 30.0

@@ -88,6 +88,7 @@ class Session:
         self.challenge: str | None = None  # latest NIP-42 challenge from the relay
         self._tasks: set[asyncio.Task[Any]] | None = None  # running auth hooks, if any
         self.room = WaitingRoom(conn)  # sends refused for a full queue, waiting for a slot
+        self._up = False  # a socket is open (CONNECTED)
         conn.tap(
             {
                 "EVENT": self.subscriptions.on_event,
@@ -120,6 +121,10 @@ class Session:
     def scheduler(self) -> abc.SchedulerBase:
         """The connection's time source."""
         return resolve_scheduler(self.conn.scheduler, None, "the initiator session")
+
+    def now(self) -> float:
+        """The local clock, Unix seconds (virtual under a test scheduler)."""
+        return self.scheduler.now.timestamp()
 
     def send(self, envelope: str, item: Pending) -> None:
         """Queue ``envelope`` for ``item``; the write is confirmed to it by callback."""
@@ -206,6 +211,12 @@ class Session:
         self.publishes.restore(generation)
 
     def _on_state(self, status: ConnectionStatus) -> None:
+        if status is ConnectionStatus.CONNECTED:
+            self._up = True
+            return
+        if self._up:  # the socket was lost now: what had its EOSE resumes from here
+            self._up = False
+            self.subscriptions.lost(self.now())
         if status not in (ConnectionStatus.CLOSED, ConnectionStatus.ERROR):
             return
         for task in self._tasks or ():

@@ -1,10 +1,14 @@
 """A session's live subscriptions: REQ, events once each, EOSE, CLOSED, resume.
 
-After every reconnect a live subscription is sent again, in the registry's order, with
-``since`` moved to the newest event delivered (minus ``resume_overlap``); events already
-delivered are dropped by id, through a bounded set with a constant cost per event. A
-subscription id used before on this connection only delivers events that match its own
-filters until its EOSE: events of the old subscription still in flight are not its events.
+After every reconnect a live subscription is sent again, in the registry's order (SPEC §4):
+one that has not had its EOSE yet asks for its original filters again (the relay replays
+what it stores); one that had it asks only for what is new: each filter without ``limit``
+and with ``since`` = the local clock when its socket was lost, minus ``resume_overlap``.
+Never an event's ``created_at``: a relay or an author can set it to anything (ten years
+ahead would silence the subscription). Events already delivered are dropped by id, through
+a bounded set with a constant cost per event. A subscription id used before on this
+connection only delivers events that match its own filters until its EOSE: events of the
+old subscription still in flight are not its events.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ class Subscription(Pending):
     __slots__ = (
         "close_on_eose",
         "filters",
+        "caught_up",
         "guarded",
-        "newest",
         "on_completed",
         "on_error",
         "on_event",
+        "resume_since",
         "seen",
         "sub_id",
     )
@@ -65,7 +70,8 @@ class Subscription(Pending):
         self.on_completed = on_completed
         self.close_on_eose = close_on_eose  # complete (and CLOSE) at EOSE
         self.seen = SeenIds(seen_cap)  # delivered ids, to drop repeats
-        self.newest: int | None = None  # largest created_at delivered
+        self.caught_up = False  # EOSE received on the current socket
+        self.resume_since: int | None = None  # ``since`` of a resumed REQ; None: from scratch
         self.guarded = False  # id used before: deliver only matching events until EOSE
 
 
@@ -130,11 +136,23 @@ class Subscriptions:
             self.session.registry.remove(sub.sub_id)
 
     def resume_filters(self, sub: Subscription) -> list[dict[str, Any]]:
-        """The filters to send again: ``since`` moved up to what was delivered."""
-        if sub.newest is None:
+        """The filters to send again: the original ones until an EOSE was had; after it,
+        only what is new (no ``limit``, ``since`` moved up to the loss)."""
+        since = sub.resume_since
+        if since is None:
             return sub.filters
-        since = sub.newest - self.session.config.resume_overlap
-        return [{**f, "since": max(_since(f), since)} for f in sub.filters]
+        return [_newer(f, since) for f in sub.filters]
+
+    def lost(self, at: float) -> None:
+        """The socket went away at ``at`` (local clock, Unix seconds): a subscription that
+        had its EOSE on it resumes from there, minus the overlap."""
+        for sub in self.live.values():
+            self._lost(sub, at)
+
+    def _lost(self, sub: Subscription, at: float) -> None:
+        if sub.caught_up:
+            sub.caught_up = False
+            sub.resume_since = int(at) - self.session.config.resume_overlap
 
     def resend(self, sub: Subscription) -> None:
         """Send the subscription's REQ again (resumed)."""
@@ -157,9 +175,6 @@ class Subscriptions:
         event_id = event.get("id")
         if type(event_id) is str and not sub.seen.add(event_id):
             return
-        created = event.get("created_at")
-        if type(created) is int and (sub.newest is None or created > sub.newest):
-            sub.newest = created
         if self._tracked:
             self.session.registry.record_activity(sub_id)
         try:
@@ -172,6 +187,7 @@ class Subscriptions:
         if sub is None:
             return
         sub.guarded = False  # the relay replaced the old subscription long before this
+        sub.caught_up = True
         self.session.retry.succeeded()
         if sub.close_on_eose:
             self._forget(sub)
@@ -185,6 +201,8 @@ class Subscriptions:
         prefix, _ = classify_reason(message)
         session = self.session
         decision = session.retry.refused(sub, prefix, session.can_authenticate())
+        if decision is not Refusal.FINAL:  # asked again later: only what is new by then
+            self._lost(sub, session.now())
         if decision is Refusal.AUTHENTICATE:
             session.authenticate(lambda: self._resend_after_auth(sub), lambda e: self.fail(sub, e))
         elif decision is Refusal.RETRY_LATER:
@@ -237,9 +255,12 @@ class Subscriptions:
 _RECENT_IDS = 1024  # ended subscription ids remembered, to guard their reuse
 
 
-def _since(flt: dict[str, Any]) -> int:
-    since = flt.get("since", 0)
-    return since if type(since) is int else 0
+def _newer(flt: dict[str, Any], since: int) -> dict[str, Any]:
+    """``flt`` without ``limit``, from ``since`` on (or its own later ``since``)."""
+    own = flt.get("since", 0)
+    newer = {key: value for key, value in flt.items() if key != "limit"}
+    newer["since"] = max(own if type(own) is int else 0, since)
+    return newer
 
 
 def _matches(filters: list[dict[str, Any]], event: dict[str, Any]) -> bool:

@@ -98,13 +98,14 @@ async def test_restart_during_a_live_request_delivers_every_event_exactly_once(
         conn.state.subscribe(states.append)
         feed = Feed()
         feed.attach(request(conn, [{"kinds": [1]}]))
+        events = [make_event(n, created_at=int(time.time())) for n in range(12)]  # live ones
         for n in range(5):
-            assert (await ok_of(conn, make_event(n))).accepted
+            assert (await ok_of(conn, events[n])).accepted
         await until(lambda: len(feed.events) == 5)
 
         await relay.stop()  # the relay goes away; the request stays live
         await until(lambda: conn.status is not S.CONNECTED)
-        outage = [asyncio.ensure_future(ok_of(conn, make_event(n), 10)) for n in range(5, 10)]
+        outage = [asyncio.ensure_future(ok_of(conn, events[n], 10)) for n in range(5, 10)]
         await asyncio.sleep(0.1)
         assert not any(f.done() for f in outage)  # pending, not failed
         await relay.start()
@@ -112,10 +113,10 @@ async def test_restart_during_a_live_request_delivers_every_event_exactly_once(
         results = await asyncio.gather(*outage)
         assert all(isinstance(r, OkResult) and r.accepted for r in results)
         for n in range(10, 12):  # published by the relay itself after the restart
-            relay.publish(make_event(n))
+            relay.publish(events[n])
         await until(lambda: len(feed.events) >= 12)
         await asyncio.sleep(0.2)  # a repeat would show up by now
-        assert sorted(feed.ids) == sorted(make_event(n)["id"] for n in range(12))
+        assert sorted(feed.ids) == sorted(e["id"] for e in events)
         assert len(feed.ids) == len(set(feed.ids)) == 12
         assert feed.error is None
         assert states.count(S.CONNECTED) >= 2

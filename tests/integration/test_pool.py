@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -26,8 +27,8 @@ from tests.support import make_event as support_event
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
 
 
-def make_event(n: int) -> dict[str, Any]:
-    return support_event(n, seed="pool")
+def make_event(n: int, **fields: Any) -> dict[str, Any]:
+    return support_event(n, seed="pool", **fields)
 
 
 async def publish_all(pool: Pool, event: dict[str, Any], timeout: float = 10) -> list[OkResult]:
@@ -59,25 +60,26 @@ async def test_restart_of_one_relay_loses_and_repeats_nothing(relays: list[Relay
         got: list[tuple[str, dict[str, Any]]] = []
         pool.subscribe("live", [{"kinds": [1]}]).subscribe(got.append)
         await until(lambda: all(pool.status(r.url) is S.CONNECTED for r in relays))
+        events = [make_event(n, created_at=int(time.time())) for n in range(7)]  # live ones
         for n in range(3):
-            assert [r.accepted for r in await publish_all(pool, make_event(n))] == [True] * 3
+            assert [r.accepted for r in await publish_all(pool, events[n])] == [True] * 3
         await until(lambda: len(got) == 3)
 
         down = relays[1]
         await down.stop()
         await until(lambda: pool.status(down.url) is not S.CONNECTED)
-        outage = [asyncio.ensure_future(publish_all(pool, make_event(n))) for n in range(3, 6)]
+        outage = [asyncio.ensure_future(publish_all(pool, events[n])) for n in range(3, 6)]
         await asyncio.sleep(0.1)
         await down.start()
         for results in await asyncio.gather(*outage):
             assert [r.accepted for r in results] == [True] * 3  # the restarted one too
-        down.publish(make_event(6))  # only on the restarted relay
+        down.publish(events[6])  # only on the restarted relay
         await until(lambda: len(got) >= 7)
         await asyncio.sleep(0.2)
         ids = [event["id"] for _, event in got]
-        assert sorted(ids) == sorted(make_event(n)["id"] for n in range(7))
+        assert sorted(ids) == sorted(e["id"] for e in events)
         assert len(ids) == len(set(ids))  # exactly once, across relays too
-        assert [url for url, e in got if e["id"] == make_event(6)["id"]] == [down.url]
+        assert [url for url, e in got if e["id"] == events[6]["id"]] == [down.url]
         assert history[down.url][:3] == [S.DISCONNECTED, S.CONNECTING, S.CONNECTED]
         assert S.BACKOFF in history[down.url] and history[down.url][-1] is S.CONNECTED
         assert history[relays[0].url][-1] is S.CONNECTED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -27,7 +28,7 @@ async def test_thirty_subscriptions_through_a_queue_of_ten_all_resume() -> None:
         await relay.stop()
         await relay.start()
         await until(lambda: len(relay.subscriptions) == 30)  # before: 10 came back
-        relay.publish(make_event(1))
+        relay.publish(make_event(1, created_at=int(time.time())))  # a live one
         await until(lambda: all(len(seen) == 1 for seen in got.values()))
         assert errors == []
         await conn.close()

@@ -16,6 +16,7 @@ are far above what these tests send.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -120,8 +121,10 @@ async def test_request_and_publish_survive_a_local_relay_restart(sdk_relay: SdkR
         await until(lambda: len(delivered) >= len(before))
         assert sorted(e["id"] for e in delivered) == sorted(e["id"] for e in before)
 
+        stopped = int(time.time())
         sdk_relay.stop()
         await until(lambda: conn.status is not ConnectionStatus.CONNECTED)
+        lost = int(time.time())
         # During the outage: three new events, and the five delivered ones again (the new
         # relay will have lost them). Each publish waits in the write queue.
         outage = [asyncio.create_task(ok_of(conn, e, timeout=10)) for e in during + before]
@@ -142,8 +145,8 @@ async def test_request_and_publish_survive_a_local_relay_restart(sdk_relay: SdkR
         assert sorted(ids) == sorted(everything), "each event exactly once"
         assert faults == []
         assert len(reqs) == 2, reqs  # the original REQ and one resumed after the restart
-        newest = max(e["created_at"] for e in before)
-        assert reqs[1][0]["since"] == newest - 30  # resume overlap: SessionConfig default
+        # Resumed after its EOSE: from the loss on, minus the overlap (SessionConfig's 60 s)
+        assert stopped - 60 <= reqs[1][0]["since"] <= lost - 60
         assert statuses.count(ConnectionStatus.CONNECTED) == 2
         assert conn.metrics.snapshot()["reconnections"] == 1
 
