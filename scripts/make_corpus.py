@@ -30,12 +30,12 @@ from typing import Any
 
 import coincurve
 
+from rx_honeybee.cli.corpus import HANDLES, SEED, secret_key
 from rx_honeybee.verify import sign_event, verify_event
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "rx_honeybee" / "data" / "corpus.jsonl"
 
-SEED = "rxnostr demo corpus v1"
 START = 1_710_144_000  # 2024-03-11 08:00:00 UTC
 SPAN = 4 * 86_400  # the corpus covers four days
 RELAY = "wss://relay.example.com"
@@ -57,8 +57,8 @@ class Author:
 
     @property
     def secret_key(self) -> str:
-        """The secret key: sha256 of the seed and the handle, as hex."""
-        return hashlib.sha256(f"{SEED}/{self.handle}".encode()).hexdigest()
+        """The secret key: sha256 of the seed and the handle, as hex (the demo re-signs too)."""
+        return secret_key(self.handle)
 
     @property
     def pubkey(self) -> str:
@@ -511,6 +511,7 @@ def render(corpus: list[dict[str, Any]]) -> str:
 
 def check(corpus: list[dict[str, Any]]) -> None:
     """Fail loudly if the corpus breaks what the demo and the tests rely on."""
+    assert tuple(a.handle for a in AUTHORS) == HANDLES, "rx_honeybee.cli.corpus.HANDLES"
     ids = [e["id"] for e in corpus]
     assert len(set(ids)) == len(ids), "duplicate ids"
     assert all(verify_event(e) for e in corpus), "an event does not verify"

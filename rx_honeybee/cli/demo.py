@@ -3,18 +3,21 @@
 It starts the in-memory relay on a free loopback port, publishes a shipped corpus of real
 signed events through a Pool while a live subscription streams them back, restarts the
 relay in the middle (publishing during the outage), shows the reconnection and the
-subscription resuming without gaps or repeats, and prints the connection's metrics.
+subscription resuming without gaps or repeats, and prints the connection's metrics. Like a
+live client's, each event is signed anew (now dated, see ``.corpus``) right before it goes out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
 import ujson
 
+from rx_honeybee.cli.corpus import Restamper, author_keys
 from rx_honeybee.client.pool import Pool
 from rx_honeybee.client.session import OkResult
 from rx_honeybee.config import ConnectionConfig, HealthConfig, ReconnectConfig
@@ -84,6 +87,14 @@ async def run_demo(out: TextIO, *, events: int = 0) -> int:
         out.flush()
 
     verify = verifier()
+    restamper = Restamper(author_keys() if verify else None)
+    sent: list[dict[str, Any]] = []
+
+    def now_signed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fresh = restamper.restamp(events, int(time.time()))
+        sent.extend(fresh)
+        return fresh
+
     deliveries: dict[str, int] = {}
     ok: list[OkResult] = []
     async with Relay("127.0.0.1", 0, verify=verify) as relay:
@@ -110,21 +121,21 @@ async def run_demo(out: TextIO, *, events: int = 0) -> int:
             await _until(lambda: conn.status is ConnectionStatus.CONNECTED, 5, "the relay")
 
             say(f"● publishing {len(before)} events")
-            ok += await _publish_all(pool, before)
+            ok += await _publish_all(pool, now_signed(before))
             await _until(lambda: len(deliveries) >= len(before), 10, "the first events")
 
             say("● stopping the relay (it keeps its events in memory)")
             await relay.stop()
             await _until(lambda: conn.status is not ConnectionStatus.CONNECTED, 5, "the drop")
             say(f"● publishing {len(during)} events while the relay is down: they wait")
-            pending = asyncio.ensure_future(_publish_all(pool, during))
+            pending = asyncio.ensure_future(_publish_all(pool, now_signed(during)))
             await asyncio.sleep(0.3)
             say("● restarting the relay on the same port")
             await relay.start()
             ok += await pending
             say(f"● resumed; publishing the last {len(after)} events")
-            ok += await _publish_all(pool, after)
-            wanted = {e["id"] for e in corpus}
+            ok += await _publish_all(pool, now_signed(after))
+            wanted = {e["id"] for e in sent}
             await _until(lambda: wanted <= deliveries.keys(), 10, "every event")
             await asyncio.sleep(0.2)  # let any repeat show up before counting
             snapshot = conn.metrics.snapshot()
