@@ -1,7 +1,8 @@
-"""What the session marble tests share: shaped events and a recording subscriber."""
+"""What the session marble tests share: signed events and a recording subscriber."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from reactivex import Observable, abc
@@ -9,14 +10,23 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from rx_honeybee.socket import Opened
 from rx_honeybee.testing import RecordingLink
+from rx_honeybee.verify import sign_event
 
-__all__ = ["Sink", "ev", "opened"]
+__all__ = ["AUTHOR", "Sink", "ev", "opened"]
+
+SECRET = "01" * 32  # the key every ``ev`` is signed with
+AUTHOR = "1b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078f"  # its pubkey
 
 
 def ev(n: int, created_at: int) -> dict[str, Any]:
-    """Event number ``n``: well-formed (64-hex id, 128-hex sig), not really signed."""
-    return {"id": f"{n:064x}", "pubkey": "a" * 64, "created_at": created_at, "kind": 1,
-            "tags": [], "content": f"note {n}", "sig": "b" * 128}  # fmt: skip
+    """Event number ``n`` by ``AUTHOR``, really signed (the client verifies by default)."""
+    return dict(_signed(n, created_at))
+
+
+@cache
+def _signed(n: int, created_at: int) -> dict[str, Any]:
+    template = {"created_at": created_at, "kind": 1, "tags": [], "content": f"note {n}"}
+    return sign_event(template, SECRET, aux_randomness=bytes(32))
 
 
 def opened(link: RecordingLink, at: float = 1) -> Any:

@@ -28,7 +28,7 @@ def relay_event(sub: str, n: int, created_at: int) -> str:
     return ujson.dumps(["EVENT", sub, ev(n, created_at)])
 
 
-EID = f"{1:064x}"
+EID = ev(1, 100)["id"]
 
 
 async def test_publish_times_out_without_ok() -> None:
@@ -72,7 +72,8 @@ async def test_request_completes_at_eose_when_asked_and_sends_close() -> None:
     sink = Sink(h.scheduler)
     sink.observe(request(h.conn, [{"kinds": [1]}], close_on_eose=True))
     await h.run_until(10)
-    assert [(t, e["id"]) for t, e in sink.items] == [(2.0, ev(1, 0)["id"]), (3.0, ev(2, 0)["id"])]
+    ids = [(t, e["id"]) for t, e in sink.items]
+    assert ids == [(2.0, ev(1, 100)["id"]), (3.0, ev(2, 90)["id"])]
     assert sink.completed == 4.0
     assert h.link.timeline() == [(1.0, ["REQ", "rx1", {"kinds": [1]}]), (4.0, ["CLOSE", "rx1"])]
 

@@ -12,7 +12,7 @@ import pytest
 import ujson
 from reactivex.testing import ReactiveTest
 
-from marble_tests.support import Sink, ev, opened
+from marble_tests.support import AUTHOR, Sink, ev, opened
 from rx_honeybee.client.session import Session, SessionConfig
 from rx_honeybee.errors import ConnectionClosed
 from rx_honeybee.initiator import request
@@ -61,12 +61,12 @@ async def test_after_eose_only_what_is_new_from_the_drop_without_limit() -> None
                 on_next(4, '["EOSE","s"]'),
             ],
         ],
-        [{"kinds": [1], "limit": 5}, {"authors": ["a" * 64], "since": 8, "limit": 1}],
+        [{"kinds": [1], "limit": 5}, {"authors": [AUTHOR], "since": 8, "limit": 1}],
     )
     assert [e["content"] for _, e in sink.items] == ["note 1", "note 2", "note 3"]
     assert reqs == [
-        (1.0, [{"kinds": [1], "limit": 5}, {"authors": ["a" * 64], "since": 8, "limit": 1}]),
-        (11.0, [{"kinds": [1], "since": 7}, {"authors": ["a" * 64], "since": 8}]),
+        (1.0, [{"kinds": [1], "limit": 5}, {"authors": [AUTHOR], "since": 8, "limit": 1}]),
+        (11.0, [{"kinds": [1], "since": 7}, {"authors": [AUTHOR], "since": 8}]),
     ]
 
 

@@ -23,7 +23,7 @@ from rx_honeybee.errors import (
 )
 from rx_honeybee.initiator import OkResult, publish, request, use_auth
 from rx_honeybee.testing import MarbleHarness
-from rx_roots import RootsError, WrongFieldType
+from rx_roots import InvalidEvent, RootsError, WrongFieldType
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
 
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
 on_next = cast("Callable[[float, Any], Recorded[Any]]", ReactiveTest.on_next)
 on_error = cast("Callable[[float, Exception], Recorded[Any]]", ReactiveTest.on_error)
 URL = "ws://relay"
-EID = f"{1:064x}"
+EID = ev(1, 100)["id"]
 AUTH_EVENT = {"id": "f" * 64, "kind": 22242, "tags": [["challenge", "chal"]]}
 
 
@@ -279,14 +279,17 @@ async def test_malformed_answers_are_reported_and_skipped() -> None:
     sink = Sink(h.scheduler)
     sink.observe(request(h.conn, [{}], sub_id="s", close_on_eose=True))
     await h.run_until(6)
-    assert len(errors) == 3 and all(isinstance(e, RootsError) for e in errors)
-    # without an id there is nothing to drop repeats by: both are delivered
-    assert [t for t, _ in sink.items] == [3.0, 3.0] and sink.completed == 4.0
+    assert len(errors) == 5 and all(isinstance(e, RootsError) for e in errors)
+    # events that are no NIP-01 events are never delivered (before: twice, without an id)
+    assert [type(e) for e in errors[3:]] == [InvalidEvent, InvalidEvent]
+    assert all(e.url == "ws://relay" and "missing field" in str(e) for e in errors[3:])
+    assert h.conn.metrics.events_rejected == 2
+    assert sink.items == [] and sink.completed == 4.0
     await h.conn.close()
 
 
 async def test_a_small_seen_cap_forgets_the_oldest_ids_first() -> None:
-    inside = [ev(n, 1000) for n in (1, 2, 3)]  # all inside the resume window
+    inside = [ev(n, 1000) for n in (1, 2, 3)]
     h = MarbleHarness(
         lambda link: [
             [
@@ -294,12 +297,12 @@ async def test_a_small_seen_cap_forgets_the_oldest_ids_first() -> None:
                 *[on_next(2, relay_event("s", e)) for e in inside],
                 on_next(3, relay_event("s", inside[0])),  # forgotten: delivered again
                 on_next(3, relay_event("s", inside[2])),  # remembered: dropped
-                on_next(4, relay_event("s", ev(4, 2000))),  # moves the window past the rest
-                on_next(5, relay_event("s", inside[1])),  # outside the window: forgotten
+                on_next(4, relay_event("s", ev(4, 2000))),  # remembered: 1 and 4
+                on_next(5, relay_event("s", inside[1])),  # forgotten: delivered again
             ]
         ]
     )
-    Session(h.conn, SessionConfig(seen_cap=2, resume_overlap=30))
+    Session(h.conn, SessionConfig(seen_cap=2))
     await h.start()
     sink = Sink(h.scheduler)
     sink.observe(request(h.conn, [{}], sub_id="s"))

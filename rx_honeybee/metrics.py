@@ -72,6 +72,7 @@ class Metrics:
         "_latencies",
         "inbound",
         "_reconnections",
+        "_rejected",
         "_sent",
         "_start",
         "_wall",
@@ -95,6 +96,7 @@ class Metrics:
         self.inbound = Inbound()  # envelopes and bytes read: the hot path updates it in place
         self._bytes_sent = 0  # bytes written, as given by the caller
         self._errors = 0  # faults of any kind
+        self._rejected = 0  # events dropped as malformed or forged (also counted as faults)
         self._reconnections = 0  # reconnection attempts; survives reset()
         self._last_sent_at: float | None = None  # wall() of the last write
         self._last_received_at: float | None = None  # wall() of the last read
@@ -153,6 +155,10 @@ class Metrics:
         """Count one fault (transport, protocol or subscriber)."""
         self._errors += 1
 
+    def record_rejected_event(self) -> None:
+        """Count one event dropped as malformed or forged (its report counts as a fault)."""
+        self._rejected += 1
+
     def record_reconnection(self) -> None:
         """Count one reconnection attempt; this count survives :meth:`reset`."""
         self._reconnections += 1
@@ -198,6 +204,7 @@ class Metrics:
         self._bytes_sent = 0
         self.inbound.size = 0
         self._errors = 0
+        self._rejected = 0
         self._latencies = ()
         if reset_start_time:
             self._start = self._clock()
@@ -230,6 +237,11 @@ class Metrics:
     def errors(self) -> int:
         """Faults counted since the start (or the last reset)."""
         return self._errors
+
+    @property
+    def events_rejected(self) -> int:
+        """Events dropped as malformed or forged since the start (or the last reset)."""
+        return self._rejected
 
     @property
     def reconnections(self) -> int:
@@ -269,7 +281,7 @@ class Metrics:
         """Return every figure at once, under stable keys, for logs and dashboards.
 
         Keys: ``messages_sent``, ``messages_received``, ``bytes_sent``, ``bytes_received``,
-        ``errors``, ``reconnections``, ``last_message_sent_at``,
+        ``errors``, ``events_rejected``, ``reconnections``, ``last_message_sent_at``,
         ``last_message_received_at`` (epoch seconds or None), ``uptime``,
         ``messages_per_second``, ``latency_last``, ``latency_min``, ``latency_max``,
         ``latency_avg`` (seconds over the recent window, or None without samples),
@@ -283,6 +295,7 @@ class Metrics:
             "bytes_sent": self._bytes_sent,
             "bytes_received": self.inbound.size,
             "errors": self._errors,
+            "events_rejected": self._rejected,
             "reconnections": self._reconnections,
             "last_message_sent_at": self._last_sent_at,
             "last_message_received_at": self._last_received_at,

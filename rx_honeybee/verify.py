@@ -3,8 +3,9 @@
 https://github.com/nostr-protocol/nips/blob/master/01.md#events-and-signatures,
 https://github.com/bitcoin/bips/blob/master/bip-0340.mediawiki
 
-coincurve is optional (``pip install 'rxnostr[verify]'``): this module imports without it,
-``verifier()`` then returns None, and only calling ``verify_event`` or ``sign_event`` needs it.
+coincurve is a runtime dependency (clients verify every event by default; the fast path
+is :class:`rx_honeybee.checked.EventChecker`). This module still imports without it, for
+old installs: ``verifier()`` then returns None.
 """
 
 from __future__ import annotations

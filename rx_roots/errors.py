@@ -111,10 +111,13 @@ class InvalidFilter(RootsError):
 class InvalidEvent(RootsError):
     """An event that is not NIP-01 shaped; the message is meant for ``OK false invalid:``.
 
-    The message is ``reason`` as is; when a shape check failed, that check's
-    :class:`RootsError` (``MissingField``, ``WrongFieldType``) is the ``__cause__``.
+    The message is ``reason`` as is, followed by `` (from <url>)`` when a relay sent the
+    event (a client drops forged and malformed events and reports them so); when a shape
+    check failed, that check's :class:`RootsError` (``MissingField``, ``WrongFieldType``) is
+    the ``__cause__``.
     """
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, *, url: str | None = None) -> None:
+        super().__init__(reason if url is None else f"{reason} (from {url})")
         self.reason = reason  # the first field missing or wrong, named
+        self.url = url  # the relay that sent the event, if one did

@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rx_honeybee.verify import sign_event
-from rx_roots import compute_event_id
 
 __all__ = ["HANDLES", "SEED", "Restamper", "author_keys", "secret_key"]
 
@@ -48,12 +47,10 @@ class Restamper:
 
     Args:
         keys: public key → secret key of every author to re-sign for (``author_keys()``).
-            None when coincurve is missing: ids are recomputed but the old signatures are
-            kept, so the events only pass a relay that does not verify.
     """
 
-    def __init__(self, keys: Mapping[str, str] | None) -> None:
-        self._keys = None if keys is None else dict(keys)
+    def __init__(self, keys: Mapping[str, str]) -> None:
+        self._keys = dict(keys)
         self.ids: dict[str, str] = {}  # old id → id of its restamped copy
         self._issued: set[str] = set()
 
@@ -74,7 +71,8 @@ class Restamper:
             tags = [[self.ids.get(value, value) for value in tag] for tag in event["tags"]]
             created_at = now
             while True:
-                copy = self._sign({**event, "created_at": created_at, "tags": tags})
+                template = {**event, "created_at": created_at, "tags": tags}
+                copy = sign_event(template, self._keys[template["pubkey"]])
                 if copy["id"] not in self._issued:
                     break
                 created_at -= 1
@@ -82,8 +80,3 @@ class Restamper:
             self.ids[event["id"]] = copy["id"]
             restamped.append(copy)
         return restamped
-
-    def _sign(self, template: dict[str, Any]) -> dict[str, Any]:
-        if self._keys is None:
-            return {**template, "id": compute_event_id(template)}
-        return sign_event(template, self._keys[template["pubkey"]])

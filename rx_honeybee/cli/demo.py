@@ -74,7 +74,7 @@ def _line(event: dict[str, Any]) -> str:
 async def run_demo(out: TextIO, *, events: int = 0) -> int:
     """Run the tour, writing to ``out``; return 0 when every event arrived exactly once."""
     from rx_honeybee.relay import Relay
-    from rx_honeybee.verify import verifier
+    from rx_honeybee.verify import verify_event
 
     corpus = load_corpus()
     if events > 0:
@@ -86,8 +86,7 @@ async def run_demo(out: TextIO, *, events: int = 0) -> int:
         out.write(text + "\n")
         out.flush()
 
-    verify = verifier()
-    restamper = Restamper(author_keys() if verify else None)
+    restamper = Restamper(author_keys())
     sent: list[dict[str, Any]] = []
 
     def now_signed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -97,9 +96,8 @@ async def run_demo(out: TextIO, *, events: int = 0) -> int:
 
     deliveries: dict[str, int] = {}
     ok: list[OkResult] = []
-    async with Relay("127.0.0.1", 0, verify=verify) as relay:
-        on = "on" if verify else "off (pip install 'rxnostr[verify]')"
-        say(f"● embedded relay on {relay.url}, signature verification {on}")
+    async with Relay("127.0.0.1", 0, verify=verify_event) as relay:
+        say(f"● embedded relay on {relay.url}, signatures verified by relay and client")
         async with Pool([relay.url], _CONFIG) as pool:
             last: list[ConnectionStatus] = []
 

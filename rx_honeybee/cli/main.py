@@ -102,7 +102,8 @@ async def _req(args: argparse.Namespace, out: TextIO) -> int:
         reached = _watch_statuses(pool)
 
         def on_fault(fault: tuple[str, Exception]) -> None:
-            failed.add(fault[0])
+            if not isinstance(fault[1], InvalidEvent):  # a forged event is dropped, not fatal
+                failed.add(fault[0])
             _err(f"[{fault[0]}] {fault[1]}")
 
         pool.errors.subscribe(on_fault)
@@ -117,9 +118,9 @@ async def _req(args: argparse.Namespace, out: TextIO) -> int:
             if not done.done():
                 done.set_result(None)
 
-        pool.subscribe("rxnostr-req", [_filter(args)], close_on_eose=not args.stream).subscribe(
-            on_event, finished, finished
-        )
+        pool.subscribe(
+            "rxnostr-req", [_filter(args)], close_on_eose=not args.stream, verify=not args.no_verify
+        ).subscribe(on_event, finished, finished)
         try:
             if args.stream:
                 await _until_interrupted(done)
@@ -220,14 +221,9 @@ async def _one_ok(
 
 async def _relay(args: argparse.Namespace) -> int:
     from rx_honeybee.relay import Relay
+    from rx_honeybee.verify import verify_event
 
-    verify = None
-    if not args.no_verify:
-        from rx_honeybee.verify import verifier
-
-        verify = verifier()
-    if verify is None and not args.no_verify:
-        _err("rxnostr relay: signature verification is OFF (pip install 'rxnostr[verify]')")
+    verify = None if args.no_verify else verify_event
     async with Relay(args.host, args.port, verify=verify) as relay:
         _err(f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop)")
         never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -272,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--since", type=int, help="only events at or after this unix time")
     req.add_argument("--stream", action="store_true", help="keep streaming live events")
     req.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for EOSE")
+    req.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="trust the relays: skip id and signature checks (shapes are still checked)",
+    )
 
     publish = commands.add_parser("publish", help="publish events (JSON lines on stdin)")
     publish.add_argument(

@@ -6,8 +6,9 @@ validate with rx_roots and queue one envelope. The reactive forms are cold Obser
 - :func:`publish` sends EVENT on subscribe and emits one :class:`OkResult` (then
   completes), or fails with ``PublishTimeout``; if the socket drops first, the event is
   sent again after the reconnect.
-- :func:`request` sends REQ on subscribe and emits events as dicts, each once, across
-  reconnects (resumed with ``since``); CLOSE on dispose, or at EOSE when asked.
+- :func:`request` sends REQ on subscribe and emits events as dicts, each once, well
+  formed and (by default) with a verified id and signature, across reconnects (resumed
+  by SPEC §4's rule); CLOSE on dispose, or at EOSE when asked.
 
 Calling any of these on a responder connection raises ``RoleError``.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rx_honeybee.checked import EventChecker
 from rx_honeybee.client.publishing import PublishObservable
 from rx_honeybee.client.session import AuthHook, OkResult, Session, SessionConfig
 from rx_honeybee.connection import Connection
@@ -145,6 +147,7 @@ def request(
     *,
     sub_id: str | None = None,
     close_on_eose: bool = False,
+    verify: bool | EventChecker = True,
 ) -> Observable[dict[str, Any]]:
     """Subscribe with ``filters`` on subscribe; emit each matching event (a dict) once.
 
@@ -159,6 +162,13 @@ def request(
     overlap) and repeats are dropped by id. Disposing sends CLOSE. The stream completes
     when the connection is closed.
 
+    Every event delivered has NIP-01's shape and, unless ``verify`` is False (a relay you
+    trust), a right id and BIP-340 signature; any other is dropped and reported on
+    ``conn.errors`` as ``InvalidEvent`` with the relay's url (and counted in
+    ``conn.metrics.events_rejected``). ``verify`` may also be an ``EventChecker`` shared
+    with other requests (a Pool's), so that an event seen on several relays is verified
+    once; by default each connection's session has one.
+
     Raises:
         RoleError: ``conn`` is a responder (at call time).
         WrongFieldType: ``sub_id`` is not 1-64 characters.
@@ -169,7 +179,9 @@ def request(
     wanted = [dict(f) for f in filters]
 
     def subscribe(observer: Sink, scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        subscriptions = Session.of(conn).subscriptions
+        session = Session.of(conn)
+        subscriptions = session.subscriptions
+        checker = verify if isinstance(verify, EventChecker) else session.checker(verify)
         sid = sub_id if sub_id is not None else subscriptions.new_id()
         if sid in subscriptions.live:
             observer.on_error(SubscriptionDuplicate(f"subscription {sid} is already active"))
@@ -182,6 +194,7 @@ def request(
                 observer.on_error,
                 observer.on_completed,
                 close_on_eose,
+                checker,
             )
         except Exception as exc:
             observer.on_error(exc)

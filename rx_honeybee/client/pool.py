@@ -18,8 +18,10 @@ from typing import Any
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rx_honeybee.checked import EventChecker
 from rx_honeybee.client.initiator import publish as publish_on
 from rx_honeybee.client.initiator import request
+from rx_honeybee.client.seen import SeenIds
 from rx_honeybee.client.session import OkResult
 from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.connection import Connection
@@ -52,8 +54,9 @@ class _PoolSub:
     filters: list[dict[str, Any]]
     observer: abc.ObserverBase[RelayEvent]
     close_on_eose: bool = False  # complete once every relay sent EOSE (or failed)
+    verify: bool | EventChecker = True  # given to each relay's request()
     per_relay: dict[str, abc.DisposableBase] = field(default_factory=dict)
-    seen: dict[str, None] = field(default_factory=dict)  # ids delivered, oldest first
+    seen: SeenIds = field(default_factory=lambda: SeenIds(_SEEN_CAP))  # ids delivered
 
 
 class Pool:
@@ -92,6 +95,7 @@ class Pool:
         self._errors: HotStream[tuple[str, Exception]] = HotStream()  # (url, fault)
         self._tasks = TaskSet()  # background dials
         self._closed = False  # close() was called
+        self._verifier: EventChecker | None = None  # checks ids and signatures for all relays
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -283,10 +287,14 @@ class Pool:
         filters: Sequence[Mapping[str, Any]],
         *,
         close_on_eose: bool = False,
+        verify: bool = True,
     ) -> Observable[RelayEvent]:
         """REQ ``sub_id`` on every relay (now and added later); emit ``(relay_url, event)``.
 
-        Each event is emitted once, from the first relay that delivers it. Each relay
+        Each event is emitted once, from the first relay that delivers it, well formed and
+        (unless ``verify`` is False) with a right id and signature, verified once however
+        many relays send it (one checker for the pool); forged or malformed events are
+        reported on ``errors`` as ``(url, InvalidEvent)``. Each relay
         resumes the subscription after its reconnects. Disposing (or
         :meth:`unsubscribe`) sends CLOSE everywhere. A relay that ends the subscription
         (CLOSED) reports it on ``errors``; the others go on. Completes when the pool
@@ -303,7 +311,7 @@ class Pool:
             if sub_id in self._subs:
                 observer.on_error(SubscriptionDuplicate(f"subscription {sub_id} is active"))
                 return Disposable()
-            sub = _PoolSub(sub_id, wanted, observer, close_on_eose)
+            sub = _PoolSub(sub_id, wanted, observer, close_on_eose, self._checker(verify))
             self._subs[sub_id] = sub
             for url, conn in list(self._conns.items()):
                 self._request(sub, url, conn)
@@ -316,6 +324,17 @@ class Pool:
             return Disposable(dispose)
 
         return Observable(subscribe)
+
+    @property
+    def checker(self) -> EventChecker:
+        """The one checker verifying events for every relay (its counters: ``checked``,
+        ``cache_hits``, ``rejected``); made on first use."""
+        if self._verifier is None:
+            self._verifier = EventChecker()
+        return self._verifier
+
+    def _checker(self, verify: bool) -> bool | EventChecker:
+        return self.checker if verify else False
 
     def unsubscribe(self, sub_id: str) -> None:
         """Send CLOSE for ``sub_id`` everywhere and complete its stream.
@@ -332,14 +351,8 @@ class Pool:
         ended = False  # this relay's request already finished (maybe synchronously)
 
         def on_event(event: dict[str, Any]) -> None:
-            event_id = event.get("id")
-            if isinstance(event_id, str):
-                if event_id in sub.seen:
-                    return
-                sub.seen[event_id] = None
-                if len(sub.seen) > _SEEN_CAP:
-                    del sub.seen[next(iter(sub.seen))]
-            sub.observer.on_next((url, event))
+            if sub.seen.add(event["id"]):  # checked by request(): the id is a str
+                sub.observer.on_next((url, event))
 
         def finish(error: Exception | None) -> None:
             nonlocal ended
@@ -351,7 +364,11 @@ class Pool:
 
         try:
             requested = request(
-                conn, sub.filters, sub_id=sub.sub_id, close_on_eose=sub.close_on_eose
+                conn,
+                sub.filters,
+                sub_id=sub.sub_id,
+                close_on_eose=sub.close_on_eose,
+                verify=sub.verify,
             )
             disposable = requested.subscribe(on_event, finish, lambda: finish(None))
         except Exception as exc:

@@ -23,6 +23,7 @@ from typing import Any
 from reactivex import abc
 
 from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.checked import EventChecker
 from rx_honeybee.client.deadlines import Deadlines
 from rx_honeybee.client.publishes import OkResult, Publishes
 from rx_honeybee.client.registry import Registry
@@ -87,6 +88,7 @@ class Session:
         self._deadlines: Deadlines | None = None  # publish timeouts, made at the first
         self.challenge: str | None = None  # latest NIP-42 challenge from the relay
         self._tasks: set[asyncio.Task[Any]] | None = None  # running auth hooks, if any
+        self._checkers: dict[bool, EventChecker] = {}  # by ``verify``, made on first use
         self.room = WaitingRoom(conn)  # sends refused for a full queue, waiting for a slot
         self._up = False  # a socket is open (CONNECTED)
         conn.tap(
@@ -116,6 +118,13 @@ class Session:
         if self._deadlines is None:
             self._deadlines = Deadlines(lambda: self.scheduler)
         return self._deadlines
+
+    def checker(self, verify: bool) -> EventChecker:
+        """This connection's event checker: verifying ids and signatures, or shapes only."""
+        checker = self._checkers.get(verify)
+        if checker is None:
+            checker = self._checkers[verify] = EventChecker(verify=verify)
+        return checker
 
     @property
     def scheduler(self) -> abc.SchedulerBase:

@@ -17,11 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from rx_honeybee.checked import EventChecker
 from rx_honeybee.client.registry import Registry
 from rx_honeybee.client.retry import Pending, Phase, Refusal
 from rx_honeybee.client.seen import SeenIds
 from rx_honeybee.errors import SubscriptionClosed
 from rx_roots import (
+    InvalidEvent,
     RootsError,
     classify_reason,
     enclose_close,
@@ -40,9 +42,10 @@ class Subscription(Pending):
     """One live subscription: its filters, its observer and what it delivered."""
 
     __slots__ = (
+        "caught_up",
+        "checker",
         "close_on_eose",
         "filters",
-        "caught_up",
         "guarded",
         "on_completed",
         "on_error",
@@ -61,6 +64,7 @@ class Subscription(Pending):
         on_completed: Callable[[], None],
         close_on_eose: bool,
         seen_cap: int,
+        checker: EventChecker,
     ) -> None:
         super().__init__()
         self.sub_id = sub_id  # the id on the wire
@@ -70,6 +74,7 @@ class Subscription(Pending):
         self.on_completed = on_completed
         self.close_on_eose = close_on_eose  # complete (and CLOSE) at EOSE
         self.seen = SeenIds(seen_cap)  # delivered ids, to drop repeats
+        self.checker = checker  # shape, and by default id and signature, of each event
         self.caught_up = False  # EOSE received on the current socket
         self.resume_since: int | None = None  # ``since`` of a resumed REQ; None: from scratch
         self.guarded = False  # id used before: deliver only matching events until EOSE
@@ -107,11 +112,14 @@ class Subscriptions:
         on_error: Callable[[Exception], None],
         on_completed: Callable[[], None],
         close_on_eose: bool,
+        checker: EventChecker,
     ) -> Callable[[], None]:
         """Send REQ ``sub_id`` and route its events; return the function that CLOSEs it."""
         wanted = [dict(f) for f in filters]
         cap = self.session.config.seen_cap
-        sub = Subscription(sub_id, wanted, on_event, on_error, on_completed, close_on_eose, cap)
+        sub = Subscription(
+            sub_id, wanted, on_event, on_error, on_completed, close_on_eose, cap, checker
+        )
         sub.guarded = sub_id in self._ended  # the old one's events may still be on the way
         self.live[sub_id] = sub
         self.session.registry.add(sub_id, wanted)
@@ -173,14 +181,28 @@ class Subscriptions:
         if sub.guarded and not _matches(sub.filters, event):
             return  # an event of the subscription that had this id before
         event_id = event.get("id")
-        if type(event_id) is str and not sub.seen.add(event_id):
+        if type(event_id) is str and event_id in sub.seen:
+            return  # a repeat: dropped before any check (verified when it came first)
+        try:
+            sub.checker.check(event)
+        except InvalidEvent as err:
+            self._reject(err)
             return
+        sub.seen.add(event["id"])  # a str now: the check passed
         if self._tracked:
             self.session.registry.record_activity(sub_id)
         try:
-            sub.on_event(event)  # without an id there is nothing to deduplicate by
+            sub.on_event(event)
         except Exception as exc:  # the subscriber's fault: reported, the reader goes on
             self.session.conn.report(exc)
+
+    def _reject(self, err: InvalidEvent) -> None:
+        """A malformed or forged event: counted, reported with the relay's url, dropped."""
+        conn = self.session.conn
+        conn.metrics.record_rejected_event()
+        error = InvalidEvent(err.reason, url=conn.url)
+        error.__cause__ = err.__cause__
+        conn.report(error)
 
     def on_eose(self, sub_id: str) -> None:
         sub = self.live.get(sub_id)

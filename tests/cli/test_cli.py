@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -13,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.support import make_event as signed_event
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,15 +34,7 @@ def run(*args: str, stdin: str = "", timeout: float = 30) -> subprocess.Complete
 
 
 def make_event(n: int, kind: int = 1) -> dict[str, Any]:
-    return {
-        "id": hashlib.sha256(f"cli event {n}".encode()).hexdigest(),
-        "pubkey": "12" * 32,
-        "created_at": 1_700_000_000 + n,
-        "kind": kind,
-        "tags": [],
-        "content": f"cli note {n} ✓",
-        "sig": "34" * 64,
-    }
+    return signed_event(n, seed="cli", kind=kind, content=f"cli note {n} ✓")
 
 
 @pytest.fixture
@@ -91,8 +84,24 @@ def test_publish_then_req_round_trip(relay_url: str) -> None:
     assert sorted(e["id"] for e in printed) == sorted(e["id"] for e in events[:3])
     assert "3 events from 1/1 relays" in got.stderr
 
-    limited = run("req", "--relay", relay_url, "--limit", "1", "-a", "12" * 32)
+    author = events[3]["pubkey"]
+    limited = run("req", "--relay", relay_url, "--limit", "1", "-a", author)
     assert [json.loads(line)["id"] for line in limited.stdout.splitlines()] == [events[3]["id"]]
+
+
+def test_req_drops_and_reports_forged_events_unless_told_not_to_verify(relay_url: str) -> None:
+    genuine = make_event(1)
+    forged = {**make_event(2), "content": "not what was signed"}  # a relay's forgery
+    lines = "".join(json.dumps(e) + "\n" for e in (genuine, forged))
+    assert run("publish", "--relay", relay_url, stdin=lines).returncode == 0  # --no-verify relay
+
+    got = run("req", "--relay", relay_url, "-k", "1")
+    assert got.returncode == 0, got.stderr  # a forged event is no failed relay
+    assert [json.loads(line)["id"] for line in got.stdout.splitlines()] == [genuine["id"]]
+    assert "id mismatch" in got.stderr and f"(from {relay_url}" in got.stderr
+
+    trusting = run("req", "--relay", relay_url, "-k", "1", "--no-verify")
+    assert len(trusting.stdout.splitlines()) == 2 and "mismatch" not in trusting.stderr
 
 
 def test_rejected_events_exit_1(relay_url: str) -> None:
@@ -133,7 +142,7 @@ def test_demo_runs_in_seconds_and_loses_and_repeats_nothing() -> None:
     assert shown.returncode == 0, shown.stderr
     assert time.monotonic() - started < 30
     out = shown.stdout
-    assert "signature verification on" in out
+    assert "signatures verified by relay and client" in out
     assert "restarting the relay on the same port" in out
     assert "207 published, 207 accepted, 207 streamed back, 0 repeats, 0 missing" in out
     assert "reconnections              1" in out

@@ -15,6 +15,7 @@ KEYS = {
     "bytes_sent",
     "bytes_received",
     "errors",
+    "events_rejected",
     "reconnections",
     "last_message_sent_at",
     "last_message_received_at",
@@ -67,6 +68,7 @@ def test_fresh_snapshot_has_stable_keys_and_zero_values(m: Metrics) -> None:
         "bytes_sent": 0,
         "bytes_received": 0,
         "errors": 0,
+        "events_rejected": 0,
         "reconnections": 0,
         "last_message_sent_at": None,
         "last_message_received_at": None,
@@ -202,9 +204,11 @@ def _fill(m: Metrics) -> None:
     m.record_sent(10)
     m.record_received(20)
     m.record_error()
+    m.record_rejected_event()
     m.record_reconnection()
     m.record_reconnection()
     m.record_latency(0.5)
+    assert m.events_rejected == 1
 
 
 def test_reset_zeroes_counters_but_keeps_reconnections(m: Metrics, clock: FakeClock) -> None:
@@ -219,6 +223,7 @@ def test_reset_zeroes_counters_but_keeps_reconnections(m: Metrics, clock: FakeCl
         "bytes_sent",
         "bytes_received",
         "errors",
+        "events_rejected",
     ):
         assert snap[key] == 0, key
     for key in ("latency_last", "latency_min", "latency_max", "latency_avg"):

@@ -100,8 +100,14 @@ def test_module_all_lists_the_whole_tree() -> None:
         pytest.param(
             InvalidEvent("created_at must be a non-negative integer"),
             "created_at must be a non-negative integer",
-            {"reason": "created_at must be a non-negative integer"},
+            {"reason": "created_at must be a non-negative integer", "url": None},
             id="InvalidEvent",
+        ),
+        pytest.param(
+            InvalidEvent("bad signature", url="ws://relay"),
+            "bad signature (from ws://relay)",
+            {"reason": "bad signature", "url": "ws://relay"},
+            id="InvalidEvent-url",
         ),
     ],
 )
