@@ -112,7 +112,9 @@ class Publishes:
     def on_ok(self, event_id: str, accepted: bool, message: str) -> None:
         pub = self.pending.get(event_id)
         session = self.session
-        if pub is None:  # late, unasked, or unmatchable (some relays send an empty id)
+        if pub is None:  # an AUTH's, or late, unasked, unmatchable (an empty id)
+            if session.auth_answered(event_id, accepted, message):
+                return
             verdict = "accepted" if accepted else "refused"
             session.conn.report(
                 UnexpectedOk(f"OK for no pending event {event_id!r} ({verdict}): {message}")

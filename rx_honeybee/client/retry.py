@@ -1,9 +1,11 @@
 """The session's one retry policy, and the phase every pending REQ or EVENT is in.
 
-A REQ or EVENT a relay refuses is retried at most in two ways: once after the user's
-NIP-42 AUTH hook answered ``auth-required:``, and up to ``max_retries`` times after a
-``rate-limited:`` answer, each later than the last (the delay doubles per connection and
-falls back to nothing after a success). Anything else is final.
+A REQ or EVENT a relay refuses is retried at most in two ways, counted per socket (a
+live subscription lives through many): once after the user's NIP-42 AUTH hook answered
+``auth-required:`` (authentication holds for one connection, so each new socket may ask
+again), and up to ``max_retries`` times after a ``rate-limited:`` answer, each later than
+the last (the delay doubles per connection and falls back to nothing after a success).
+Anything else is final.
 """
 
 from __future__ import annotations
@@ -58,13 +60,13 @@ class Phase(enum.Enum):
 class Pending:
     """What a session tracks for one REQ or EVENT it sent and may send again."""
 
-    __slots__ = ("auth_tried", "phase", "retries", "sent_on", "timer")
+    __slots__ = ("auth_on", "phase", "retries", "sent_on", "timer")
 
     def __init__(self) -> None:
         self.phase = Phase.QUEUED  # see Phase
         self.sent_on = 0  # socket generation that took the latest send
-        self.auth_tried = False  # the one AUTH retry was used
-        self.retries = 0  # rate-limited retries used
+        self.auth_on = 0  # socket generation whose one AUTH retry was used (0: none)
+        self.retries = 0  # rate-limited retries used on socket ``sent_on``
         self.timer: abc.DisposableBase | None = None  # the pending delayed retry
 
     def __call__(self, generation: int) -> None:
@@ -75,6 +77,8 @@ class Pending:
         """
         if self.phase is Phase.QUEUED:
             self.phase = Phase.SENT
+            if generation != self.sent_on:  # a new socket: its own retries
+                self.retries = 0
             self.sent_on = generation
 
     def stale(self, generation: int) -> bool:
@@ -108,8 +112,8 @@ class RetryPolicy:
 
     def refused(self, item: Pending, prefix: str, can_authenticate: bool) -> Refusal:
         """Decide for ``item`` refused with ``prefix``; count the retry it uses."""
-        if prefix == "auth-required" and not item.auth_tried and can_authenticate:
-            item.auth_tried = True
+        if prefix == "auth-required" and item.auth_on != item.sent_on and can_authenticate:
+            item.auth_on = item.sent_on
             item.phase = Phase.AUTHENTICATING
             return Refusal.AUTHENTICATE
         if prefix == "rate-limited" and item.retries < self.config.max_retries:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -45,6 +46,8 @@ from rx_roots import (
 )
 
 __all__ = ["AuthHook", "OkResult", "Session", "SessionConfig"]
+
+_AUTHS_KEPT = 4  # AUTH event ids remembered to recognise the relay's OK to them
 
 AuthHook = Callable[[str, str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 """``hook(challenge, relay_url)`` returns a signed kind-22242 event (or an awaitable of it)."""
@@ -89,6 +92,7 @@ class Session:
         self.challenge: str | None = None  # latest NIP-42 challenge from the relay
         self._tasks: set[asyncio.Task[Any]] | None = None  # running auth hooks, if any
         self._checkers: dict[bool, EventChecker] = {}  # by ``verify``, made on first use
+        self._auth_ids: deque[str] = deque(maxlen=_AUTHS_KEPT)  # AUTH events sent lately
         self.room = WaitingRoom(conn)  # sends refused for a full queue, waiting for a slot
         self._up = False  # a socket is open (CONNECTED)
         conn.tap(
@@ -163,6 +167,14 @@ class Session:
 
         item.timer = self.scheduler.schedule_relative(self.retry.next_delay(), fire)
 
+    def auth_answered(self, event_id: str, accepted: bool, message: str) -> bool:
+        """Whether an OK answers one of our AUTH events (a refusal is reported)."""
+        if event_id not in self._auth_ids:
+            return False
+        if not accepted:
+            self.conn.report(HoneybeeError(f"{self.conn.url} refused our AUTH: {message}"))
+        return True
+
     def can_authenticate(self) -> bool:
         """Whether an AUTH hook and a challenge are there to answer ``auth-required:``."""
         return self.auth is not None and self.challenge is not None
@@ -201,6 +213,7 @@ class Session:
     ) -> None:
         try:
             self.conn.send(enclose_auth_response(event))
+            self._auth_ids.append(str(event.get("id")))
             retry()
         except (HoneybeeError, RootsError) as exc:
             fail(exc)

@@ -15,6 +15,7 @@ from rx_honeybee import (
     Connection,
     PublishTimeout,
     SubscriptionClosed,
+    UnexpectedOk,
     UnknownEnvelopeType,
 )
 from rx_honeybee.initiator import (
@@ -187,6 +188,8 @@ async def test_auth_required_without_a_good_hook_fails_after_one_retry() -> None
             return {**make_event(98, kind=22242), "tags": [["challenge", "wrong"]]}
 
         use_auth(conn, bad_hook)
+        faults: list[Exception] = []
+        conn.errors.subscribe(faults.append)
         await asyncio.sleep(0.05)
         feed = Feed()
         feed.attach(request(conn, [{"kinds": [1]}]))
@@ -194,6 +197,8 @@ async def test_auth_required_without_a_good_hook_fails_after_one_retry() -> None
         assert isinstance(feed.error, SubscriptionClosed)
         assert feed.error.prefix == "auth-required"
         assert len(calls) == 1
+        await until(lambda: any("refused our AUTH" in str(f) for f in faults))
+        assert not any(isinstance(f, UnexpectedOk) for f in faults)
 
 
 async def test_closed_rate_limited_is_retried_later(relay: Relay) -> None:
