@@ -7,6 +7,7 @@ a ``retry_when`` pipeline; routing is ``route()`` (``group_by``) or ``channels()
 from __future__ import annotations
 
 from rx_honeybee.channels import channels
+from rx_honeybee.checked import EventChecker
 from rx_honeybee.client.initiator import publish, request
 from rx_honeybee.client.pool import Pool
 from rx_honeybee.client.publishes import OkResult
@@ -51,7 +52,7 @@ from rx_honeybee.operators import backoff_notifier, rate_limit, retry_when
 from rx_honeybee.roles import Role
 from rx_honeybee.router import route
 from rx_honeybee.transport.server import Server, serve
-from rx_roots import ConnectionStatus
+from rx_roots import ConnectionStatus, InvalidEvent
 
 __all__ = [
     "ChannelFull",
@@ -65,9 +66,11 @@ __all__ = [
     "ConnectionTimeout",
     "ConnectionUnhealthy",
     "EnvelopeTooLarge",
+    "EventChecker",
     "HealthConfig",
     "HoneybeeError",
     "InboundLimit",
+    "InvalidEvent",
     "InvalidState",
     "MaxReconnectAttemptsExceeded",
     "Metrics",
