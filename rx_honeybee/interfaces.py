@@ -9,6 +9,9 @@ Each is accepted by a constructor argument and replaces one default whole:
 - :class:`SubscriptionRegistry` — ``Session(conn, registry=...)``; the default keeps
   subscriptions in the order they were made (:class:`~rx_honeybee.client.registry.Registry`).
 - :class:`ConnectionFactory` — ``Pool(urls, config, connection_factory=...)``.
+- :data:`FanOut` — ``Pool(..., fan_out=...)`` and ``Relay(..., fan_out=...)``: how one
+  envelope is queued on many connections; the default is :func:`send_each` (rx_mana's
+  ``broadcast`` with a ``PreparedCache`` encodes and compresses it once for all).
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from rx_honeybee.socket import Link
 if TYPE_CHECKING:
     from rx_honeybee.connection import Connection
 
-__all__ = ["ConnectionFactory", "Notifier", "OutgoingQueue", "SubscriptionRegistry"]
+__all__ = [
+    "ConnectionFactory",
+    "FanOut",
+    "Notifier",
+    "OutgoingQueue",
+    "Sender",
+    "SubscriptionRegistry",
+    "send_each",
+]
 
 Notifier = Callable[[Observable[Exception]], Observable[Any]]
 """``retry_when``'s notifier: gets the socket failures, emits to dial again, errors to give up."""
@@ -82,3 +93,25 @@ class ConnectionFactory(Protocol):
         self, url: str, config: ConnectionConfig, *, scheduler: abc.SchedulerBase | None
     ) -> Connection:
         """Return a (not yet connected) ``Connection`` to ``url``."""
+
+
+class Sender(Protocol):
+    """Where a fan-out queues an envelope: a ``Connection``, or a relay's client."""
+
+    def send(self, envelope: str, *, priority: int | None = None) -> None:
+        """Queue ``envelope``; raise if it cannot be taken."""
+
+
+FanOut = Callable[[Sequence[Sender], str], list[Exception]]
+"""``fan_out(targets, envelope)`` queues ``envelope`` on each target; returns the refusals."""
+
+
+def send_each(targets: Sequence[Sender], envelope: str) -> list[Exception]:
+    """The default :data:`FanOut`: ``send`` on each target, collecting what each raises."""
+    failures: list[Exception] = []
+    for target in targets:
+        try:
+            target.send(envelope)
+        except Exception as exc:
+            failures.append(exc)
+    return failures

@@ -28,6 +28,7 @@ from rx_honeybee.tasks import TaskSet
 __all__ = [
     "DO_NOT_RECONNECT",
     "DialContext",
+    "EncodedText",
     "Gate",
     "Link",
     "Opened",
@@ -45,6 +46,8 @@ class Link(Protocol):
 
     A link may also offer ``try_send(envelope) -> bool``: write now, synchronously, or
     return False (the write queue then writes it from its task); the aiohttp link does.
+    A link may write an :class:`EncodedText` envelope's ready bytes instead of encoding
+    (and compressing) the text again; any other link just sends it as the ``str`` it is.
     """
 
     async def send(self, envelope: str) -> None:
@@ -56,6 +59,49 @@ class Link(Protocol):
     @property
     def compressed(self) -> bool:
         """Whether permessage-deflate was negotiated."""
+
+
+class EncodedText(str):
+    """A text envelope encoded once, to be written to many sockets as it is.
+
+    Why: a relay fanning one event out to 500 clients, or a pool to every relay, would
+    otherwise encode (and, with permessage-deflate, compress) the same text once per
+    socket. It is a plain ``str`` to everything else (queues, ``written``, ``on_written``,
+    metrics), so it travels through any write queue in order; a link that knows it (the
+    aiohttp link) writes ``data``, or ``deflated`` where deflate was negotiated.
+
+    Args:
+        text: the envelope.
+        data: ``text`` in UTF-8.
+        deflate: makes ``deflated`` on first use (so nothing is compressed unless a
+            socket needs it); None: always sent uncompressed.
+    """
+
+    data: bytes  # the UTF-8 bytes of the text
+    _deflate: Callable[[], bytes | None] | None  # makes ``deflated``, until first used
+    _deflated: bytes | None  # made by ``_deflate``
+
+    def __new__(
+        cls, text: str, data: bytes, deflate: Callable[[], bytes | None] | None = None
+    ) -> EncodedText:
+        self = super().__new__(cls, text)
+        self.data = data
+        self._deflate = deflate
+        self._deflated = None
+        return self
+
+    @property
+    def deflated(self) -> bytes | None:
+        """The message as a permessage-deflate payload, or None to send it uncompressed.
+
+        RFC 7692 section 7.2.1 output of a fresh raw-DEFLATE compressor (no reference to
+        earlier messages), sync-flushed, its ``00 00 ff ff`` tail removed.
+        """
+        deflate = self._deflate
+        if deflate is not None:
+            self._deflate = None
+            self._deflated = deflate()
+        return self._deflated
 
 
 class Opened(NamedTuple):

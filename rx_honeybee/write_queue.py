@@ -75,7 +75,7 @@ class WriteQueue:
         """
         if self._closed:
             raise InvalidState("the connection is closed")
-        if type(envelope) is not str:
+        if type(envelope) is not str and not isinstance(envelope, str):  # EncodedText passes
             raise TypeError(f"an envelope is a str, got {type(envelope).__name__}")
         size = encoded_size(envelope)
         if size > self.max_size:

@@ -33,7 +33,7 @@ from rx_honeybee.errors import (
     SubscriptionNotFound,
 )
 from rx_honeybee.hot import HotStream
-from rx_honeybee.interfaces import ConnectionFactory
+from rx_honeybee.interfaces import ConnectionFactory, FanOut, send_each
 from rx_honeybee.lean import Handlers, LeanObservable, OnDispose
 from rx_honeybee.tasks import TaskSet
 from rx_honeybee.transport.client import SharedSession, shared_sockets
@@ -78,8 +78,10 @@ class Pool:
         *,
         scheduler: abc.SchedulerBase | None = None,
         connection_factory: ConnectionFactory | None = None,
+        fan_out: FanOut | None = None,
     ) -> None:
         self.config = config if config is not None else ConnectionConfig()  # per connection
+        self._fan_out = fan_out if fan_out is not None else send_each  # broadcast's sender
         self._scheduler = scheduler  # shared time source
         self._factory = connection_factory  # builds each relay's connection, if given
         self._http = SharedSession()  # one aiohttp session for every default connection
@@ -255,13 +257,7 @@ class Pool:
 
     def broadcast(self, envelope: str) -> list[Exception]:
         """Queue ``envelope`` on every relay; return the errors of those that refused it."""
-        failures: list[Exception] = []
-        for conn in self._conns.values():
-            try:
-                conn.send(envelope)
-            except Exception as exc:
-                failures.append(exc)
-        return failures
+        return self._fan_out(list(self._conns.values()), envelope)
 
     def publish(self, event: Mapping[str, Any], *, timeout: float = 10.0) -> Observable[OkResult]:
         """Publish ``event`` to every relay; emit each relay's :class:`OkResult`.

@@ -34,12 +34,13 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from reactivex import abc
 
 from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.connection import Connection
+from rx_honeybee.interfaces import FanOut, send_each
 from rx_honeybee.relay import responder
 from rx_honeybee.relay.auth import auth_problem
 from rx_honeybee.relay.clients import Client
@@ -54,6 +55,7 @@ from rx_roots import (
     RootsError,
     check_event,
     check_filter,
+    enclose_subscription_event,
     find_auth_response,
     find_close,
     find_event,
@@ -77,6 +79,15 @@ _OK_MESSAGES = {
     Outcome.DUPLICATE: "duplicate: already have this event",
     Outcome.SUPERSEDED: "duplicate: have a newer version of this event",
 }
+
+
+class _Delivery(NamedTuple):
+    """A client as a fan-out target: a full queue drops it, as every answer does."""
+
+    client: Client
+
+    def send(self, envelope: str, *, priority: int | None = None) -> None:
+        self.client.send(Connection.send, envelope)
 
 
 class Relay:
@@ -106,6 +117,9 @@ class Relay:
         config: each client connection's configuration. By default its write queue
             holds the largest answer to one REQ (``max_filters * max_limit`` events and
             more); a client whose queue fills up (a slow reader) is disconnected.
+        fan_out: how a new event is queued on the subscribers that share a sub id
+            (rx_mana's ``broadcast`` with a ``PreparedCache``: encoded and compressed
+            once); :func:`~rx_honeybee.interfaces.send_each` by default.
 
     Raises:
         ValueError: a ``max_*`` below 1.
@@ -125,6 +139,7 @@ class Relay:
         info: Mapping[str, Any] | None = None,
         limit: InboundLimit | None = None,
         config: ConnectionConfig | None = None,
+        fan_out: FanOut | None = None,
     ) -> None:
         for name, value in (
             ("max_subscriptions", max_subscriptions),
@@ -144,6 +159,7 @@ class Relay:
         self._clients: dict[Connection, Client] = {}  # connected now
         self._tasks = TaskSet()  # socket closes started by drops
         self._listening: abc.DisposableBase | None = None  # on server.connections
+        self._fan_out = fan_out if fan_out is not None else send_each  # live event delivery
         if config is None:  # room for the largest answer to one REQ, and then some
             config = ConnectionConfig(write_queue_size=max_filters * max_limit + 1000)
         if info is None:
@@ -404,10 +420,16 @@ class Relay:
         return accepted, message
 
     def _broadcast(self, event: dict[str, Any]) -> None:
+        """Deliver ``event`` to every matching subscription: one envelope per sub id."""
+        targets: dict[str, list[_Delivery]] = {}
         for client in list(self._clients.values()):
+            if client.dropped:
+                continue
             for sub_id, filters in list(client.subs.items()):
                 if matches_any(filters, event):
-                    client.send(responder.send_event, sub_id, event)
+                    targets.setdefault(sub_id, []).append(_Delivery(client))
+        for sub_id, deliveries in targets.items():
+            self._fan_out(deliveries, enclose_subscription_event(sub_id, event))
 
     def _auth_problem(self, client: Client, event: Mapping[str, Any]) -> str:
         """Why a NIP-42 AUTH event is refused, or ``""``."""

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-from aiohttp.compression_utils import ZLibCompressor
+from aiohttp.client_exceptions import ClientConnectionResetError
+from aiohttp.compression_utils import ZLibBackend, ZLibCompressor
 from reactivex import abc
 
-from rx_honeybee.socket import Gate, Pong, SocketItem
+from rx_honeybee.socket import EncodedText, Gate, Pong, SocketItem
 from rx_honeybee.tasks import TaskSet
 
 __all__ = ["AiohttpLink", "read_frames", "set_compression_level"]
@@ -18,21 +19,94 @@ __all__ = ["AiohttpLink", "read_frames", "set_compression_level"]
 _SYNC_CHUNK = 16 * 1024  # aiohttp compresses frames up to this size on the loop itself
 _CHECK_EVERY = 32  # frames read between looks at the clock
 _MAX_TURN = 0.005  # seconds of reading before the reader yields to the loop
+_RSV1 = 0x40  # the frame header bit of a permessage-deflate message (RFC 7692 section 6)
+_EMPTY_BLOCK = b"\x00\x00\x00\xff\xff"  # what resetting a flushed compressor emits
+# What AiohttpLink steps by hand on aiohttp's WebSocketWriter (aiohttp 3.x internals);
+# without any of them, EncodedText is sent as the str it is.
+_WRITER_PARTS = (
+    "_write_websocket_frame",
+    "_send_lock",
+    "_compressobj",
+    "_closing",
+    "_output_size",
+    "_limit",
+    "compress",
+    "notakeover",
+    "protocol",
+)
+
+
+def _raw_writer(ws: Any) -> Any:
+    """aiohttp's frame writer of ``ws`` if it has what EncodedText writing needs, else None."""
+    writer = getattr(ws, "_writer", None)
+    return writer if all(hasattr(writer, part) for part in _WRITER_PARTS) else None
 
 
 class AiohttpLink:
-    """Write side of an aiohttp websocket (client or server)."""
+    """Write side of an aiohttp websocket (client or server).
 
-    __slots__ = ("_congested", "_tasks", "_ws")
+    An :class:`~rx_honeybee.socket.EncodedText` is written from its ready bytes: ``data``
+    as they are, and where permessage-deflate was negotiated its shared ``deflated``
+    payload. Under context takeover (aiohttp's default, and what it negotiates unless the
+    peer asks otherwise) a payload compressed elsewhere would desynchronise the peer's
+    window from our compressor's, so the compressor's history is reset (a full flush)
+    before such a frame: our next messages then refer only to what follows it. Without
+    a deflated payload (small, or compression did not pay) the message goes uncompressed,
+    which RFC 7692 allows and which touches neither side's window.
+    """
+
+    __slots__ = ("_congested", "_tasks", "_writer", "_ws")
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse | Any, tasks: TaskSet) -> None:
         self._ws = ws  # the open websocket
         self._tasks = tasks  # where fire-and-forget pings run
         self._congested: asyncio.Future[Any] | None = None  # the buffer is draining
+        self._writer = _raw_writer(ws)  # aiohttp's frame writer, for EncodedText
 
     async def send(self, envelope: str) -> None:
         """Write one text frame."""
+        writer = self._writer
+        if type(envelope) is EncodedText and writer is not None:
+            frame = self._frame(envelope)
+            if frame is not None:
+                if writer.compress:  # keep order with a large frame compressing elsewhere
+                    async with writer._send_lock:
+                        must_drain = self._write_frame(*frame)
+                else:  # as aiohttp: no compression, no lock
+                    must_drain = self._write_frame(*frame)
+                if must_drain:
+                    await writer.protocol._drain_helper()
+                return
         await self._ws.send_str(envelope)
+
+    def _frame(self, envelope: EncodedText) -> tuple[bytes, int] | None:
+        """The payload and RSV bits to write ``envelope`` with, or None: let aiohttp do it."""
+        wbits = self._writer.compress
+        if not wbits:
+            return envelope.data, 0
+        deflated = envelope.deflated
+        if deflated is None:
+            return envelope.data, 0
+        if wbits < 15 and len(envelope.data) > 1 << wbits:  # may reach past the peer's window
+            return None
+        return deflated, _RSV1
+
+    def _write_frame(self, payload: bytes, rsv: int) -> bool:
+        """Write one ready text frame now, as aiohttp's ``send_frame`` would, without
+        encoding; return True when aiohttp would then wait for the buffer to drain."""
+        writer = self._writer
+        if writer._closing:
+            raise ClientConnectionResetError("Cannot write to closing transport")
+        compressor = writer._compressobj
+        if rsv and compressor is not None and not writer.notakeover:
+            tail = compressor.flush(ZLibBackend.Z_FULL_FLUSH)  # forget the history
+            if tail != _EMPTY_BLOCK:  # never seen: aiohttp flushes each message
+                payload = tail + payload
+        writer._write_websocket_frame(payload, aiohttp.WSMsgType.TEXT, rsv)
+        if writer._output_size > writer._limit:  # aiohttp's flow control, as in send_frame
+            writer._output_size = 0
+            return bool(writer.protocol._paused)
+        return False
 
     def try_send(self, envelope: str) -> bool:
         """Write one text frame now, without a task switch, when nothing is in the way.
@@ -45,11 +119,29 @@ class AiohttpLink:
         dropped (the coroutine is closed) and the link counts as congested until the
         buffer drains, so the queue's writer task, whose sends do wait, takes over.
         Returns False, writing nothing, when compressing (aiohttp may suspend before
-        writing), while congested, or on error (the writer task then meets it).
+        writing; a ready ``EncodedText`` is written, unless a large frame holds the
+        writer), while congested, or on error (the writer task then meets it).
         """
-        if self._congested is not None or self._ws.compress or self._ws.closed:
+        if self._congested is not None or self._ws.closed:
             return False
-        step = self._ws.send_str(envelope)
+        writer = self._writer
+        if type(envelope) is EncodedText and writer is not None:
+            frame = self._frame(envelope)
+            if frame is None or writer._send_lock.locked():
+                return False
+            try:
+                must_drain = self._write_frame(*frame)
+            except Exception:
+                return False
+            if must_drain:
+                self._step(writer.protocol._drain_helper())
+            return True
+        if self._ws.compress:
+            return False
+        return self._step(self._ws.send_str(envelope))
+
+    def _step(self, step: Any) -> bool:
+        """Run ``step`` up to its first wait, which can only be for the buffer to drain."""
         try:
             waiting = step.send(None)
         except StopIteration:
