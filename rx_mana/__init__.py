@@ -1,1 +1,75 @@
-"""rx_mana: advanced, optional operators over rx_honeybee."""
+"""rx_mana: advanced, optional flow control over rx_honeybee (SPEC §5).
+
+Each piece is a small policy object (no I/O) plus the operator or adapter that plugs it
+into an unmodified honeybee ``Connection``, ``Session``, ``Pool`` or ``Relay`` through
+the extension points of ``rx_honeybee.interfaces``; an application that never imports
+rx_mana runs unchanged.
+
+- :class:`PriorityWriteQueue` — ``Connection(url, config, write_queue=...)``: control
+  envelopes first, watermarks and ``pressure``, batching.
+- :class:`OperationRegistry` and :func:`tracked` — in-flight publishes, requests and
+  queries: wait, cancel (a request sends CLOSE), clean up.
+- :class:`PreparedCache` and :func:`broadcast` — one envelope to many connections,
+  encoded (and deflated) once: ``Relay(fan_out=...)``, ``Pool(fan_out=...)``.
+- :class:`CategoryRateLimiter`, :func:`limit_by_category`, :func:`limit_connection` —
+  token buckets per category; ``rate-limited:`` halves that connection's rates.
+- :class:`ReplayBuffer` and :func:`with_replay` — what could not be delivered is replayed
+  after the reconnect, by priority then age; what is given up is reported.
+"""
+
+from __future__ import annotations
+
+from rx_mana.broadcast import broadcast, cached_fan_out
+from rx_mana.categories import DEFAULT_RATE_CATEGORIES, CategoryLimit, label_category
+from rx_mana.category_operator import limit_by_category
+from rx_mana.errors import ReplayGivenUp
+from rx_mana.limited_sender import LimitedSender, limit_connection
+from rx_mana.operations import (
+    Operation,
+    OperationCancelled,
+    OperationNotFound,
+    OperationRegistry,
+    OperationStats,
+    OperationStatus,
+    OperationTimedOut,
+    OperationType,
+)
+from rx_mana.prepared import Prepared, PreparedCache, PreparedStats
+from rx_mana.rate_limit import CategoryRateLimiter, RateLimiterStats
+from rx_mana.replay import ReplayBuffer, ReplayStats
+from rx_mana.replaying import Replaying, with_replay
+from rx_mana.tracked import tracked
+from rx_mana.write_queue import PriorityWriteQueue, WriteQueueStats, label_priority
+
+__all__ = [
+    "DEFAULT_RATE_CATEGORIES",
+    "CategoryLimit",
+    "CategoryRateLimiter",
+    "LimitedSender",
+    "Operation",
+    "OperationCancelled",
+    "OperationNotFound",
+    "OperationRegistry",
+    "OperationStats",
+    "OperationStatus",
+    "OperationTimedOut",
+    "OperationType",
+    "Prepared",
+    "PreparedCache",
+    "PreparedStats",
+    "PriorityWriteQueue",
+    "RateLimiterStats",
+    "ReplayBuffer",
+    "ReplayGivenUp",
+    "ReplayStats",
+    "Replaying",
+    "WriteQueueStats",
+    "broadcast",
+    "cached_fan_out",
+    "label_category",
+    "label_priority",
+    "limit_by_category",
+    "limit_connection",
+    "tracked",
+    "with_replay",
+]

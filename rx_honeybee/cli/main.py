@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import ujson
 
 from rx_honeybee.client.pool import Pool
 from rx_honeybee.client.session import OkResult
 from rx_honeybee.config import ConnectionConfig, ReconnectConfig
+from rx_honeybee.interfaces import FanOut
 from rx_roots import ConnectionStatus, InvalidEvent, InvalidRelayURL, normalize_relay_url
 
 __all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
@@ -224,12 +226,25 @@ async def _relay(args: argparse.Namespace) -> int:
     from rx_honeybee.verify import verify_event
 
     verify = None if args.no_verify else verify_event
-    async with Relay(args.host, args.port, verify=verify) as relay:
-        _err(f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop)")
+    fan_out, plugin = plugged_fan_out()
+    async with Relay(args.host, args.port, verify=verify, fan_out=fan_out) as relay:
+        _err(f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop; fan-out: {plugin})")
         never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await _until_interrupted(never)
     _err("rxnostr relay: stopped")
     return EXIT_OK
+
+
+def plugged_fan_out() -> tuple[FanOut | None, str]:
+    """The fan-out an installed plugin offers, and its name (``"each"``: the default).
+
+    rx_honeybee never imports rx_mana; the distribution registers rx_mana's
+    ``cached_fan_out`` (each live event encoded and deflated once for all subscribers)
+    under the ``rxnostr.fan_out`` entry point group, and the command picks it up here.
+    """
+    for entry in importlib.metadata.entry_points(group="rxnostr.fan_out"):
+        return cast(FanOut, entry.load()()), entry.value
+    return None, "each"
 
 
 async def _demo(args: argparse.Namespace, out: TextIO) -> int:
