@@ -8,6 +8,7 @@ Each is accepted by a constructor argument and replaces one default whole:
   ``backoff_notifier(config.reconnect, scheduler)`` inside ``retry_when``.
 - :class:`SubscriptionRegistry` — ``Session(conn, registry=...)``; the default keeps
   subscriptions in the order they were made (:class:`~rx_honeybee.client.registry.Registry`).
+  A registry that is also an :class:`AdmissionControl` decides when each REQ goes out.
 - :class:`ConnectionFactory` — ``Pool(urls, config, connection_factory=...)``.
 - :data:`FanOut` — ``Pool(..., fan_out=...)`` and ``Relay(..., fan_out=...)``: how one
   envelope is queued on many connections; the default is :func:`send_each` (rx_mana's
@@ -17,7 +18,7 @@ Each is accepted by a constructor argument and replaces one default whole:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reactivex import Observable, abc
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from rx_honeybee.connection import Connection
 
 __all__ = [
+    "AdmissionControl",
     "ConnectionFactory",
     "FanOut",
     "Notifier",
@@ -84,6 +86,31 @@ class SubscriptionRegistry(Protocol):
 
     def restore_order(self) -> list[str]:
         """The live subscription ids, in the order to send them again after a reconnect."""
+
+
+@runtime_checkable
+class AdmissionControl(Protocol):
+    """Optional for a :class:`SubscriptionRegistry`: when each REQ may go out.
+
+    A relay caps the subscriptions it holds per client and throttles REQs; a session whose
+    registry has these methods asks it before each REQ instead of sending at once (the
+    default registry has neither, and the session sends at once).
+    """
+
+    def admit(self, sub_id: str, send: Callable[[], None], restore: bool) -> None:
+        """Call ``send`` once, now or later, when ``sub_id``'s REQ may go out.
+
+        ``restore``: a resend after a reconnect. A later ``admit`` of the same id replaces
+        the earlier ``send``; ``remove(sub_id)`` drops it. ``send`` never raises.
+        """
+
+    def refused(self, sub_id: str, message: str) -> bool:
+        """The relay answered CLOSED ``message`` to ``sub_id``.
+
+        True: the registry takes it back (the session keeps the subscription live, says
+        nothing to its subscriber and ``admit``s it again); False: the session handles the
+        refusal as usual.
+        """
 
 
 class ConnectionFactory(Protocol):

@@ -9,6 +9,11 @@ ahead would silence the subscription). Events already delivered are dropped by i
 a bounded set with a constant cost per event. A subscription id used before on this
 connection only delivers events that match its own filters until its EOSE: events of the
 old subscription still in flight are not its events.
+
+A registry that is also an :class:`~rx_honeybee.interfaces.AdmissionControl` decides when
+each REQ goes out (a relay's subscription limit, a paced restore) and may take back a
+relay's refusal; a CLOSE is queued before the registry hears that a subscription ended, so
+a REQ it lets out in its place reaches the relay after the CLOSE.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from rx_honeybee.client.registry import Registry
 from rx_honeybee.client.retry import Pending, Phase, Refusal
 from rx_honeybee.client.seen import SeenIds
 from rx_honeybee.errors import SubscriptionClosed
+from rx_honeybee.interfaces import AdmissionControl
 from rx_roots import (
+    ConnectionStatus,
     InvalidEvent,
     RootsError,
     classify_reason,
@@ -83,7 +90,7 @@ class Subscription(Pending):
 class Subscriptions:
     """The live subscriptions of one session, by id."""
 
-    __slots__ = ("_ended", "_next_id", "_tracked", "live", "session")
+    __slots__ = ("_admission", "_ended", "_next_id", "_tracked", "live", "session")
 
     def __init__(self, session: Session) -> None:
         self.session = session  # sends, retries, registry
@@ -91,6 +98,9 @@ class Subscriptions:
         self._next_id = 0  # generated ids
         self._tracked = type(session.registry) is not Registry  # activity worth reporting
         self._ended = SeenIds(_RECENT_IDS)  # ids of subscriptions that ended lately
+        registry = session.registry
+        # decides when each REQ goes out, if the registry does; None: at once
+        self._admission = registry if isinstance(registry, AdmissionControl) else None
 
     def _call(self, callback: Callable[..., None], *args: Any) -> None:
         """Call a subscriber's callback; its fault is reported, never raised to the reader."""
@@ -123,16 +133,20 @@ class Subscriptions:
         sub.guarded = sub_id in self._ended  # the old one's events may still be on the way
         self.live[sub_id] = sub
         self.session.registry.add(sub_id, wanted)
+        admission = self._admission
         try:
-            self.session.send(enclose_req(sub_id, wanted), sub)
+            if admission is None or self.session.conn.status in _ENDING:
+                self.session.send(enclose_req(sub_id, wanted), sub)  # refused when ending
+            else:
+                admission.admit(sub_id, partial(self._send_admitted, sub, None), False)
         except Exception:
             self._forget(sub)
             raise
 
         def dispose() -> None:
             if self.live.get(sub_id) is sub:
-                self._forget(sub)
                 self.session.send_quietly(enclose_close(sub_id))
+                self._forget(sub)
 
         return dispose
 
@@ -212,16 +226,21 @@ class Subscriptions:
         sub.caught_up = True
         self.session.retry.succeeded()
         if sub.close_on_eose:
-            self._forget(sub)
             self.session.send_quietly(enclose_close(sub_id))
+            self._forget(sub)
             self._call(sub.on_completed)
 
     def on_closed(self, sub_id: str, message: str) -> None:
         sub = self.live.get(sub_id)
         if sub is None:
             return
-        prefix, _ = classify_reason(message)
         session = self.session
+        admission = self._admission
+        if admission is not None and admission.refused(sub_id, message):
+            self._lost(sub, session.now())  # asked again later: only what is new by then
+            admission.admit(sub_id, partial(self._send_admitted, sub, None), False)
+            return
+        prefix, _ = classify_reason(message)
         decision = session.retry.refused(sub, prefix, session.can_authenticate())
         if decision is not Refusal.FINAL:  # asked again later: only what is new by then
             self._lost(sub, session.now())
@@ -252,10 +271,24 @@ class Subscriptions:
         order = [i for i in self.session.registry.restore_order() if i in live]
         order += [i for i in live if i not in set(order)]  # never lose one the registry lost
         room = self.session.room
+        admission = self._admission
         for sub_id in order:
             sub = live.get(sub_id)
-            if sub is not None and sub.stale(generation):
+            if sub is None or not sub.stale(generation):
+                continue
+            if admission is None:
                 room.send(partial(self._resend_live, sub), partial(self.fail, sub))
+            else:
+                admission.admit(sub_id, partial(self._send_admitted, sub, generation), True)
+
+    def _send_admitted(self, sub: Subscription, generation: int | None) -> None:
+        """The registry let ``sub``'s REQ out: send it, unless it ended or (``generation``
+        set: a restore) was sent again meanwhile; a closing connection ends it elsewhere."""
+        if sub.phase is Phase.ENDED or self.session.conn.status in _ENDING:
+            return
+        if generation is not None and not sub.stale(generation):
+            return
+        self.session.room.send(partial(self._resend_live, sub), partial(self.fail, sub))
 
     def _resend_live(self, sub: Subscription) -> None:
         """Resend ``sub`` unless it ended while it waited for room."""
@@ -275,6 +308,7 @@ class Subscriptions:
 
 
 _RECENT_IDS = 1024  # ended subscription ids remembered, to guard their reuse
+_ENDING = (ConnectionStatus.CLOSING, ConnectionStatus.CLOSED, ConnectionStatus.ERROR)
 
 
 def _newer(flt: dict[str, Any], since: int) -> dict[str, Any]:
