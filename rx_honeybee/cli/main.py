@@ -20,7 +20,8 @@ import importlib.metadata
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO, cast
+from contextlib import AsyncExitStack
+from typing import Any, Protocol, TextIO, cast
 
 import ujson
 
@@ -95,12 +96,69 @@ def _filter(args: argparse.Namespace) -> dict[str, Any]:
     return wanted
 
 
+class StatisticsPlugin(Protocol):
+    """What the ``rxnostr.statistics`` entry point builds (rx_mana's ``PoolStatistics``)."""
+
+    def watch(self, url: str, conn: Any) -> None: ...
+    def reports(self) -> list[dict[str, Any]]: ...
+    def exposition(self) -> str: ...
+    def dispose(self) -> None: ...
+
+
+def plugged_statistics() -> StatisticsPlugin | None:
+    """Per-relay statistics from an installed plugin (rx_mana's), or None.
+
+    rx_honeybee never imports rx_mana: the distribution registers
+    ``rx_mana.prometheus:PoolStatistics`` under the ``rxnostr.statistics`` entry point group.
+    """
+    for entry in importlib.metadata.entry_points(group="rxnostr.statistics"):
+        return cast(StatisticsPlugin, entry.load()())
+    return None
+
+
+async def _statistics(
+    args: argparse.Namespace, pool: Pool, stack: AsyncExitStack
+) -> StatisticsPlugin | None:
+    """Watch every relay and serve ``/metrics`` when asked; the report is printed on exit."""
+    if not args.stats and args.metrics_port is None:
+        return None
+    monitor = plugged_statistics()
+    if monitor is None:
+        return None
+    for url in pool.relays:
+        monitor.watch(url, pool.connection(url))
+
+    def finish() -> None:
+        monitor.dispose()
+        if args.stats:
+            for report in monitor.reports():
+                _err(_dumps(report))
+
+    stack.callback(finish)
+    if args.metrics_port is not None:
+        from rx_honeybee.transport.metrics_http import MetricsServer
+
+        server = MetricsServer(monitor.exposition, port=args.metrics_port)
+        await server.start()
+        stack.push_async_callback(server.close)
+        _err(f"rxnostr: metrics on http://{server.host}:{server.port}/metrics")
+    return monitor
+
+
 async def _req(args: argparse.Namespace, out: TextIO) -> int:
     relays = _relays(args.relay)
+    if (args.stats or args.metrics_port is not None) and plugged_statistics() is None:
+        return _usage("--stats and --metrics-port need the statistics plugin (rx_mana)")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        return _usage(f"--metrics-port {args.metrics_port}: not a TCP port (0..65535)")
     count = 0
     failed: set[str] = set()
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    async with Pool(relays, _CLI_CONFIG) as pool:
+    async with Pool(relays, _CLI_CONFIG) as pool, AsyncExitStack() as stack:
+        try:
+            await _statistics(args, pool, stack)
+        except OSError as exc:
+            return _usage(f"--metrics-port {args.metrics_port}: {exc}")
         reached = _watch_statuses(pool)
 
         def on_fault(fault: tuple[str, Exception]) -> None:
@@ -287,6 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-verify",
         action="store_true",
         help="trust the relays: skip id and signature checks (shapes are still checked)",
+    )
+    req.add_argument(
+        "--stats", action="store_true", help="print each relay's statistics (JSON) on exit"
+    )
+    req.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="N",
+        help="serve Prometheus metrics at http://127.0.0.1:N/metrics while running",
     )
 
     publish = commands.add_parser("publish", help="publish events (JSON lines on stdin)")
