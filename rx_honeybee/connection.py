@@ -15,6 +15,7 @@ reconnection notifier are replaceable (:mod:`rx_honeybee.interfaces`).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
@@ -106,7 +107,8 @@ class Connection(Streams):
         self.generation = 0  # sockets opened so far; the current one's number when CONNECTED
         self._factory = socket_factory  # socket Observable factory; aiohttp by default
         self._notifier = reconnect  # retry_when notifier; backoff by default
-        self._confirm: dict[int, tuple[str, OnWritten]] | None = None  # send(on_written=)
+        # send(on_written=): by the envelope object's id, its callbacks in the order sent
+        self._confirm: dict[int, tuple[str, deque[OnWritten]]] | None = None
         self._queue = write_queue if write_queue is not None else self._default_queue()
         self._tasks = TaskSet()  # reader, writer and ping tasks, drained by close()
         self._ready: asyncio.Future[None] | None = None  # first CONNECTED or giving up
@@ -266,11 +268,16 @@ class Connection(Streams):
         if confirm is None:
             confirm = self._confirm = {}
         key = id(envelope)
-        confirm[key] = (envelope, on_written)  # first: the queue may write it at once
+        entry = confirm.get(key)
+        if entry is None or entry[0] is not envelope:
+            entry = confirm[key] = (envelope, deque())
+        entry[1].append(on_written)  # first: the queue may write it at once
         try:
             self._queue.put(envelope, priority)
         except BaseException:
-            confirm.pop(key, None)
+            entry[1].pop()  # this send's callback only: an earlier one still waits
+            if not entry[1]:
+                del confirm[key]
             raise
 
     @property
@@ -354,9 +361,14 @@ class Connection(Streams):
             self.metrics.record_sent(encoded_size(envelope))
         confirm = self._confirm
         if confirm:
-            entry = confirm.pop(id(envelope), None)
+            key = id(envelope)
+            entry = confirm.get(key)
             if entry is not None and entry[0] is envelope:
-                entry[1](self.generation)
+                callbacks = entry[1]
+                callback = callbacks.popleft()
+                if not callbacks:
+                    del confirm[key]
+                callback(self.generation)
         written = self._written
         if written is not None and written.observed:
             written.on_next(envelope)
