@@ -8,20 +8,27 @@ Built only on :func:`rx_honeybee.serve`, ``server.connections``, each client
   filter clamped to ``max_limit``), then ``EOSE``, then matching live events until
   ``CLOSE``. A reused sub id replaces the old subscription. ``CLOSED`` with a prefix when
   the REQ is refused: ``invalid:`` (sub id not 1-64 characters, too many filters, a bad
-  filter), ``rate-limited:`` (more than ``max_subscriptions`` on this client),
-  ``auth-required:``. A refused REQ also ends an old subscription of that id.
-- ``EVENT``: ``OK true ""`` when stored (or ephemeral: delivered, not stored);
-  ``OK true "duplicate: already have this event"``; ``OK true "duplicate: have a newer
-  version of this event"`` for a replaceable or addressable event older than the stored
-  one (the relay holds a superseding version, so nothing is lost and the client must not
-  retry; it is neither stored nor delivered); ``OK false "invalid: ..."`` for a
-  malformed event or one ``verify`` rejects (a ``NOTICE`` when not even an id can be
-  read); ``OK false "auth-required: ..."``.
+  or unparsable filter), ``rate-limited:`` (more than ``max_subscriptions`` on this
+  client, or over the client's rate limit), ``auth-required:``. A refused REQ also ends
+  an old subscription of that id; a sub id that cannot be echoed (a lone surrogate) gets
+  a ``NOTICE`` instead.
+- ``EVENT``: ``OK true ""`` when stored (or ephemeral: delivered, not stored); only the
+  seven NIP-01 fields are kept and served. ``OK true "duplicate: already have this
+  event"``; ``OK false "replaced: have a newer version of this event"`` for a
+  replaceable or addressable event older than the stored one (as strfry and
+  nostr-rs-relay answer; neither stored nor delivered); ``OK false "invalid: ..."`` for
+  a malformed event, one that cannot be encoded (a lone surrogate), one dated more than
+  ``max_future`` ahead, one too large to deliver within ``max_message_length``, or one
+  ``verify`` rejects (a ``NOTICE`` when not even an id can be read);
+  ``OK false "auth-required: ..."``; ``OK false "rate-limited: ..."``.
 - ``AUTH`` (NIP-42): a kind-22242 event with the ``challenge`` this client was sent and a
   ``relay`` tag naming this relay, ``created_at`` within 10 minutes, passing ``verify``
   when given: ``OK true`` and the client is authenticated as its pubkey.
 - anything else: a ``NOTICE`` (``invalid:`` for what cannot be parsed, ``unsupported:``
   for unknown labels); the connection stays up.
+
+Each client has a token bucket (``limit``); what it refuses is answered as above, and a
+client refused ``max_dropped`` times without a quiet second in between is disconnected.
 
 Plain HTTP on the same port with ``Accept: application/nostr+json`` gets the NIP-11
 document. :class:`~rx_honeybee.relay.hooks.RelayHooks` are where fault injection
@@ -33,9 +40,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar, NamedTuple
 
+import ujson
 from reactivex import abc
 
 from rx_honeybee.config import ConnectionConfig, InboundLimit
@@ -46,15 +55,16 @@ from rx_honeybee.relay.auth import auth_problem
 from rx_honeybee.relay.clients import Client
 from rx_honeybee.relay.hooks import RelayHooks, Silence
 from rx_honeybee.relay.info import MAX_SUB_ID, default_info
-from rx_honeybee.relay.store import EventStore, Outcome
+from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, EventStore, Outcome, check_filter_cost
 from rx_honeybee.tasks import TaskSet
-from rx_honeybee.transport.server import Server, serve
+from rx_honeybee.transport.server import ConnectionLimits, Server, serve
 from rx_roots import (
     InvalidEvent,
     InvalidFilter,
     RootsError,
     check_event,
     check_filter,
+    enclose_eose,
     enclose_subscription_event,
     find_auth_response,
     find_close,
@@ -77,8 +87,94 @@ _OK_MESSAGES = {
     Outcome.STORED: "",
     Outcome.EPHEMERAL: "",
     Outcome.DUPLICATE: "duplicate: already have this event",
-    Outcome.SUPERSEDED: "duplicate: have a newer version of this event",
+    Outcome.SUPERSEDED: "replaced: have a newer version of this event",
 }
+_SUB_ID_ROOM = 6 * MAX_SUB_ID + 2  # bytes the longest sub id may take in a delivery
+
+
+_FIELDS = ("id", "pubkey", "created_at", "kind", "tags", "content", "sig")  # NIP-01's
+
+
+def _canonical(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The seven NIP-01 fields of a checked event, known to encode as JSON text.
+
+    Extra fields are dropped (a NaN there is no longer anyone's problem); a lone
+    surrogate in content or tags has no UTF-8 form, and stored it would break every
+    query that matched it.
+
+    Raises:
+        InvalidEvent: the event cannot be encoded.
+    """
+    canonical = {name: event[name] for name in _FIELDS}
+    try:
+        enclose_subscription_event("-", canonical)
+    except RootsError as exc:
+        raise InvalidEvent(f"the event cannot be encoded as JSON text: {exc}") from exc
+    return canonical
+
+
+def _sub_id_of(env: str) -> str | None:
+    """The sub id of a REQ whose filters cannot be parsed, if it can be read and echoed."""
+    try:
+        parts = ujson.loads(env)
+    except ValueError:
+        return None
+    if isinstance(parts, list) and len(parts) >= 2 and isinstance(parts[1], str):
+        sub_id = parts[1]
+        if _encodable(sub_id):
+            return sub_id
+    return None
+
+
+def _encodable(sub_id: str) -> bool:
+    """True when ``sub_id`` can be echoed back (no lone surrogate)."""
+    try:
+        enclose_eose(sub_id)
+    except RootsError:
+        return False
+    return True
+
+
+class _Flood:
+    """A client's token bucket on the envelopes the relay answers, and its refusals.
+
+    Refusals count toward a cut-off until the client has gone a second without one: a
+    client that keeps sending over the limit reaches ``max_dropped`` and is disconnected,
+    however fast the bucket refills (counting only refusals *in a row* never got there).
+    """
+
+    __slots__ = ("_burst", "_last", "_last_refusal", "_rate", "_tokens", "refused")
+
+    def __init__(self, limit: InboundLimit) -> None:
+        self._rate = limit.messages_per_sec  # tokens per second
+        self._burst = float(limit.burst)  # capacity
+        self._tokens = float(limit.burst)  # available now
+        self._last = time.monotonic()  # last refill
+        self._last_refusal = -1e9  # when the last envelope was refused
+        self.refused = 0  # refusals since the client last went a second without one
+
+    def take(self) -> bool:
+        """True when an envelope may be handled now; counts a refusal otherwise."""
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if now - self._last_refusal > 1.0:
+            self.refused = 0
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        self.refused += 1
+        self._last_refusal = now
+        return False
+
+
+def _backstop(limit: InboundLimit) -> InboundLimit:
+    """The socket's own bucket: roomier than the relay's, which answers what it refuses."""
+    return InboundLimit(
+        messages_per_sec=2 * limit.messages_per_sec,
+        burst=2 * limit.burst + limit.max_dropped,
+        max_dropped=limit.max_dropped,
+    )
 
 
 class _Delivery(NamedTuple):
@@ -111,9 +207,20 @@ class Relay:
         max_filters: filters per REQ.
         max_limit: clamp of every filter's ``limit`` (also with no ``limit``).
         max_events: store cap; the oldest events are evicted beyond it.
+        max_bytes: store byte budget (encoded events, 256 MiB by default); the oldest
+            events are evicted beyond it.
+        limits: connection caps (HTTP 503 with the reason), handshake and stall
+            deadlines, log throttling; ``ConnectionLimits()`` by default (256 per IP, 1024
+            in all, 10 s, 30 s).
+        max_future: seconds an event's ``created_at`` may lie ahead of the relay's clock
+            (NIP-11 ``created_at_upper_limit``); later ones are refused, or a flood of
+            events dated years ahead would push every honest event out of reach.
         info: the NIP-11 document; :func:`default_info` when None.
         limit: per-client inbound token bucket; :data:`DEFAULT_LIMIT` when None, roomier
-            than ``serve()``'s own default so bulk publishing works in development.
+            than ``serve()``'s own default so bulk publishing works in development. What
+            it refuses is answered (``CLOSED``/``OK false`` ``rate-limited:``); after
+            ``max_dropped`` refusals without a quiet second the client is disconnected.
+            The socket's own bucket is a roomier backstop (:func:`_backstop`).
         config: each client connection's configuration. By default its write queue
             holds the largest answer to one REQ (``max_filters * max_limit`` events and
             more); a client whose queue fills up (a slow reader) is disconnected.
@@ -122,7 +229,7 @@ class Relay:
             once); :func:`~rx_honeybee.interfaces.send_each` by default.
 
     Raises:
-        ValueError: a ``max_*`` below 1.
+        ValueError: a ``max_*`` below 1 (``max_future`` below 0).
     """
 
     def __init__(
@@ -136,10 +243,13 @@ class Relay:
         max_filters: int = 20,
         max_limit: int = 5000,
         max_events: int = 100_000,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_future: float = 900.0,
         info: Mapping[str, Any] | None = None,
         limit: InboundLimit | None = None,
         config: ConnectionConfig | None = None,
         fan_out: FanOut | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         for name, value in (
             ("max_subscriptions", max_subscriptions),
@@ -148,13 +258,16 @@ class Relay:
         ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        if not max_future >= 0:
+            raise ValueError(f"max_future must be >= 0, got {max_future}")
         self.host = host  # interface
         self.verify = verify  # id/signature check, or None
         self.auth = auth  # NIP-42 required
         self.max_subscriptions = max_subscriptions  # per client
         self.max_filters = max_filters  # per REQ
         self.max_limit = max_limit  # clamp on limit
-        self.store = EventStore(max_events)  # the events; survives restarts
+        self.max_future = max_future  # seconds created_at may be ahead
+        self.store = EventStore(max_events, max_bytes)  # the events; survives restarts
         self.received_count = 0  # envelopes received in all
         self._clients: dict[Connection, Client] = {}  # connected now
         self._tasks = TaskSet()  # socket closes started by drops
@@ -169,10 +282,20 @@ class Relay:
                 max_limit=max_limit,
                 max_message_length=config.max_message_size,
                 auth_required=auth,
+                created_at_upper_limit=int(max_future),
+                verifies=verify is not None,
             )
         if limit is None:
             limit = DEFAULT_LIMIT
-        self._server: Server = serve(host, port, config, limit=limit, info=info)
+        self.limit = limit  # per-client bucket on envelopes, answered when over
+        self._floods: dict[Connection, _Flood] = {}  # each client's bucket
+        self.max_message_length = config.max_message_size  # largest frame, both ways
+        # aiohttp refuses a frame of exactly max_msg_size bytes: one more lets the
+        # advertised max_message_length itself through.
+        wire = replace(config, max_message_size=config.max_message_size + 1)
+        self._server: Server = serve(
+            host, port, wire, limit=_backstop(limit), info=info, limits=limits
+        )
         self.hooks = RelayHooks()  # where fault injection steps in; NIP-01 by default
 
     # -- lifetime ------------------------------------------------------------------------
@@ -251,7 +374,7 @@ class Relay:
             ``(accepted, message)``, as the ``OK`` a client would get.
         """
         try:
-            checked = check_event(dict(event))
+            checked = _canonical(check_event(dict(event)))
         except InvalidEvent as exc:
             return False, f"invalid: {exc}"
         return self._accept(checked)
@@ -261,6 +384,7 @@ class Relay:
     def _on_client(self, conn: Connection) -> None:
         client = Client(conn, self._drop)
         self._clients[conn] = client
+        self._floods[conn] = _Flood(self.limit)
         conn.messages.subscribe(
             lambda env: self._on_message(client, env),
             lambda _: self._leave(client),
@@ -273,6 +397,7 @@ class Relay:
 
     def _leave(self, client: Client) -> None:
         self._clients.pop(client.conn, None)
+        self._floods.pop(client.conn, None)
         self.hooks.left(client.conn)
 
     def _drop(self, conn: Connection) -> None:
@@ -307,6 +432,9 @@ class Relay:
         except RootsError as exc:
             client.notice(f"invalid: {exc}")
             return
+        if label != "CLOSE" and not self._floods[client.conn].take():  # CLOSE only frees
+            self._refuse(client, label, env)
+            return
         handler = self._handlers.get(label)
         if handler is None:
             client.notice(f"unsupported: {label[:40]!r} messages are not supported")
@@ -319,8 +447,44 @@ class Relay:
             client.conn.report(exc)
             client.notice(f"error: {type(exc).__name__}: {exc}")
 
+    def _refuse(self, client: Client, label: str, env: str) -> None:
+        """Answer an envelope over the client's rate limit; cut off a client that floods."""
+        flood = self._floods[client.conn]
+        if flood.refused >= self.limit.max_dropped:
+            client.notice("rate-limited: flooding; disconnecting")
+            client.dropped = True
+            self._tasks.spawn(client.conn.close(flush_timeout=0.2))
+            return
+        reason = "rate-limited: slow down"
+        try:
+            if label == "REQ":
+                sub_id = find_req(env)[0]
+                if _encodable(sub_id):
+                    client.closed(sub_id, reason)
+                    return
+            elif label in ("EVENT", "AUTH"):
+                event_id = readable_id(
+                    find_event(env) if label == "EVENT" else find_auth_response(env)
+                )
+                if event_id is not None and _encodable(event_id):
+                    client.ok(event_id, False, reason)
+                    return
+        except RootsError:
+            pass
+        client.notice(reason)
+
     def _on_req(self, client: Client, env: str) -> None:
-        sub_id, raw = find_req(env)
+        try:
+            sub_id, raw = find_req(env)
+        except RootsError as exc:  # bad filters: CLOSED for its id when there is one
+            readable = _sub_id_of(env)
+            if readable is None:
+                raise
+            client.closed(readable, f"invalid: {exc}")
+            return
+        if not _encodable(sub_id):  # a CLOSED could not name it: say why in a NOTICE
+            client.notice("invalid: the subscription id cannot be encoded as JSON text")
+            return
         if not 1 <= len(sub_id) <= MAX_SUB_ID:
             client.closed(sub_id, f"invalid: subscription id must be 1-{MAX_SUB_ID} chars")
             return
@@ -338,6 +502,10 @@ class Relay:
             filters = [check_filter(flt) for flt in raw]
         except InvalidFilter as exc:
             client.closed(sub_id, f"invalid: {exc}")
+            return
+        problem = check_filter_cost(filters)
+        if problem:
+            client.closed(sub_id, f"invalid: {problem}")
             return
         if sub_id not in client.subs and len(client.subs) >= self.max_subscriptions:
             limit = self.max_subscriptions
@@ -389,7 +557,7 @@ class Relay:
     def _checked(self, client: Client, event: dict[str, Any]) -> dict[str, Any] | None:
         """The event if well formed; otherwise answer OK false (NOTICE without an id)."""
         try:
-            return check_event(event)
+            return _canonical(check_event(event))
         except InvalidEvent as exc:
             event_id = readable_id(event)
             if event_id is None:
@@ -408,16 +576,26 @@ class Relay:
 
     def _accept(self, event: dict[str, Any], sender: Client | None = None) -> tuple[bool, str]:
         """Verify, store and deliver a checked event; the OK, also sent to ``sender`` first."""
-        if not self._verified(event):
+        if event["created_at"] > time.time() + self.max_future:
+            accepted, message = False, "invalid: created_at too far in the future"
+        elif self._undeliverable(event):
+            limit = self.max_message_length
+            accepted, message = False, f"invalid: too large to deliver (max {limit} bytes)"
+        elif not self._verified(event):
             accepted, message = False, "invalid: bad event id or signature"
         else:
             outcome = self.store.add(event)
-            accepted, message = True, _OK_MESSAGES[outcome]
+            accepted, message = outcome is not Outcome.SUPERSEDED, _OK_MESSAGES[outcome]
         if sender is not None:
             sender.ok(event["id"], accepted, message)
         if accepted and not message:
             self._broadcast(event)
         return accepted, message
+
+    def _undeliverable(self, event: Mapping[str, Any]) -> bool:
+        """True when ``["EVENT",<sub id>,event]`` could exceed the frame limit."""
+        size = len(enclose_subscription_event("", event).encode("utf-8"))
+        return size + _SUB_ID_ROOM > self.max_message_length
 
     def _broadcast(self, event: dict[str, Any]) -> None:
         """Deliver ``event`` to every matching subscription: one envelope per sub id."""
@@ -429,7 +607,11 @@ class Relay:
                 if matches_any(filters, event):
                     targets.setdefault(sub_id, []).append(_Delivery(client))
         for sub_id, deliveries in targets.items():
-            self._fan_out(deliveries, enclose_subscription_event(sub_id, event))
+            try:  # one subscription's failure must never stop the others' delivery
+                envelope = enclose_subscription_event(sub_id, event)
+            except RootsError:
+                continue
+            self._fan_out(deliveries, envelope)
 
     def _auth_problem(self, client: Client, event: Mapping[str, Any]) -> str:
         """Why a NIP-42 AUTH event is refused, or ``""``."""

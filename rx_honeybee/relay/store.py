@@ -12,21 +12,39 @@ Pure (no I/O, no time). What :meth:`EventStore.add` does with an event depends o
 - ephemeral kinds (20000-29999) are never stored (:attr:`Outcome.EPHEMERAL`);
 - an id already stored is :attr:`Outcome.DUPLICATE`.
 
-The store is bounded: beyond ``max_events`` it evicts the oldest events (the ones
-that sort last newest-first, see :func:`rx_roots.sort_key`), so it
-always keeps the newest ``max_events``.
+The store is bounded by count and by bytes: beyond ``max_events`` events, or beyond
+``max_bytes`` of encoded events (the JSON a client is sent), it evicts the oldest events
+(the ones that sort last newest-first, see :func:`rx_roots.sort_key`), so it always keeps
+the newest events that fit both caps. A cap on count alone let 1,000 events of 900 KB
+take 1.77 GB (issue 12, item 3).
+
+Queries read posting lists (:mod:`rx_honeybee.relay.index`), so their cost follows what
+they return rather than the store's size; the answer is :func:`rx_roots.select`'s.
 """
 
 from __future__ import annotations
 
 import enum
-from bisect import bisect_left, insort
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rx_roots import address_of, is_ephemeral, select, sort_key
+import ujson
 
-__all__ = ["EventStore", "Outcome"]
+from rx_honeybee.relay.index import MAX_FILTER_VALUES, EventIndex, check_filter_cost
+from rx_roots import address_of, is_ephemeral, sort_key
+
+__all__ = ["DEFAULT_MAX_BYTES", "MAX_FILTER_VALUES", "EventStore", "Outcome", "check_filter_cost"]
+
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+"""The store's default byte budget: encoded events, not Python's (larger) objects."""
+
+
+def encoded_size(event: Mapping[str, Any]) -> int:
+    """Bytes of ``event`` as JSON (UTF-8); an estimate when it cannot be encoded."""
+    try:
+        return len(ujson.dumps(event, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError, OverflowError):
+        return len(repr(event))
 
 
 class Outcome(enum.Enum):
@@ -39,31 +57,50 @@ class Outcome(enum.Enum):
 
 
 class EventStore:
-    """Checked events in memory, newest first, at most ``max_events`` of them.
+    """Checked events in memory, newest first, within ``max_events`` and ``max_bytes``.
 
     Args:
-        max_events: the cap; the oldest events are evicted beyond it.
+        max_events: the count cap; the oldest events are evicted beyond it.
+        max_bytes: the byte cap on encoded events; the oldest are evicted beyond it.
 
     Raises:
-        ValueError: ``max_events`` < 1.
+        ValueError: ``max_events`` or ``max_bytes`` < 1.
     """
 
-    def __init__(self, max_events: int = 100_000) -> None:
+    def __init__(self, max_events: int = 100_000, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         if max_events < 1:
             raise ValueError(f"max_events must be >= 1, got {max_events}")
-        self.max_events = max_events  # the cap
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+        self.max_events = max_events  # the count cap
+        self.max_bytes = max_bytes  # the byte cap
+        self.bytes = 0  # encoded size of the stored events
         self._by_id: dict[str, dict[str, Any]] = {}  # id → event
-        self._order: list[tuple[int, str]] = []  # sort keys, newest first
+        self._sizes: dict[str, int] = {}  # id → encoded size
+        self._index = EventIndex(self._by_id)  # sort keys, globally and per author/kind/tag
+        self._order = self._index.order  # sort keys, newest first
         self._slots: dict[tuple[str, int, str], str] = {}  # address → id holding it
-        self.evicted = 0  # events dropped by the cap so far
+        self.evicted = 0  # events dropped by the caps so far
 
-    def add(self, event: dict[str, Any]) -> Outcome:
-        """Store a checked event (see :func:`check_event`) per its kind; say what happened."""
+    @property
+    def examined(self) -> int:
+        """Candidate events checked against a filter by queries so far (their cost)."""
+        return self._index.examined
+
+    def add(self, event: dict[str, Any], *, size: int | None = None) -> Outcome:
+        """Store a checked event (see :func:`check_event`) per its kind; say what happened.
+
+        ``size`` is its encoded size when the caller knows it (it is encoded here if not).
+        """
         if is_ephemeral(event["kind"]):
             return Outcome.EPHEMERAL
         event_id = event["id"]
         if event_id in self._by_id:
             return Outcome.DUPLICATE
+        size = encoded_size(event) if size is None else size
+        if size > self.max_bytes:  # could never fit: evicted at once, the others kept
+            self.evicted += 1
+            return Outcome.STORED
         address = address_of(event)
         if address is not None:
             held = self._slots.get(address)
@@ -73,10 +110,13 @@ class EventStore:
                 self.remove(held)
             self._slots[address] = event_id
         self._by_id[event_id] = event
-        insort(self._order, sort_key(event))
-        while len(self._order) > self.max_events:
+        self._sizes[event_id] = size
+        self.bytes += size
+        self._index.add(event)
+        order = self._order
+        while order and (len(order) > self.max_events or self.bytes > self.max_bytes):
             self.evicted += 1
-            self.remove(self._order[-1][1])
+            self.remove(order[-1][1])
         return Outcome.STORED
 
     def remove(self, event_id: str) -> bool:
@@ -84,8 +124,8 @@ class EventStore:
         event = self._by_id.pop(event_id, None)
         if event is None:
             return False
-        key = sort_key(event)
-        del self._order[bisect_left(self._order, key)]
+        self.bytes -= self._sizes.pop(event_id)
+        self._index.remove(event)
         address = address_of(event)
         if address is not None and self._slots.get(address) == event_id:
             del self._slots[address]
@@ -94,8 +134,19 @@ class EventStore:
     def query(
         self, filters: Sequence[Mapping[str, Any]], *, max_limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """The stored events a REQ with (checked) ``filters`` gets, newest first, each once."""
-        return select(iter(self), filters, max_limit=max_limit, ordered=True)
+        """The stored events a REQ with (checked) ``filters`` gets, newest first, each once.
+
+        As :func:`rx_roots.select`: each filter its newest ``min(limit, max_limit)``
+        matches, their union. Callers refuse costly filters first (:func:`check_filter_cost`).
+        """
+        chosen: set[tuple[int, str]] = set()
+        for flt in filters:
+            cap = flt.get("limit")
+            if max_limit is not None:
+                cap = max_limit if cap is None else min(cap, max_limit)
+            chosen.update(self._index.select(flt, cap))
+        by_id = self._by_id
+        return [by_id[event_id] for _, event_id in sorted(chosen)]
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The stored event with that id, or None."""
@@ -104,8 +155,10 @@ class EventStore:
     def clear(self) -> None:
         """Forget every event."""
         self._by_id.clear()
-        self._order.clear()
+        self._sizes.clear()
+        self._index.clear()
         self._slots.clear()
+        self.bytes = 0
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._by_id

@@ -20,8 +20,9 @@ from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.connection import Connection
 from rx_honeybee.errors import InvalidState
 from rx_honeybee.hot import HotStream
+from rx_honeybee.transport.guard import ConnectionLimits, SocketWatch, abort_if_stuck, throttle_logs
 
-__all__ = ["Server", "serve"]
+__all__ = ["ConnectionLimits", "Server", "serve"]
 
 _CLOSE_TIMEOUT = 1.0
 
@@ -30,7 +31,9 @@ class Server:
     """A websocket server whose clients arrive as responder Connections.
 
     Use :func:`serve`; ``async with serve(...) as server`` starts and stops it, or call
-    :meth:`start` / :meth:`stop` (it can be restarted on the same port).
+    :meth:`start` / :meth:`stop` (it can be restarted on the same port). ``limits``
+    (:class:`ConnectionLimits`) caps connections (HTTP 503 with the reason), aborts
+    sockets that do not upgrade in time or stop reading, and throttles flooded loggers.
     """
 
     def __init__(
@@ -41,6 +44,7 @@ class Server:
         *,
         limit: InboundLimit | None = None,
         info: Mapping[str, Any] | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.host = host  # interface to listen on
         self.port = port  # 0 picks a free port at start(); the real one afterwards
@@ -53,6 +57,10 @@ class Server:
         self._reading = asyncio.Event()  # cleared by stall(): no client socket is read
         self._reading.set()
         self.refusing: int | None = None  # HTTP status refusing new clients, or None
+        self.limits = limits if limits is not None else ConnectionLimits()  # the defences
+        self._watch = SocketWatch(self.limits)  # handshake deadlines, stuck writers
+        self._by_ip: dict[str, int] = {}  # client address → websockets open
+        self._listening: asyncio.base_events.Server | None = None  # the TCP listener
 
     @property
     def connections(self) -> Observable[Connection]:
@@ -70,27 +78,58 @@ class Server:
             raise InvalidState("the server is already started")
         app = web.Application()
         app.router.add_get("/", self._handle)
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=_CLOSE_TIMEOUT)
+        runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            shutdown_timeout=_CLOSE_TIMEOUT,
+            keepalive_timeout=self.limits.handshake_timeout,  # idle HTTP keep-alive
+        )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        handler_factory = runner.server
+        assert handler_factory is not None
+        watch = self._watch
+
+        def accept() -> asyncio.BaseProtocol:
+            protocol = handler_factory()
+            watch.accepted(protocol)
+            return protocol
+
+        loop = asyncio.get_running_loop()
         try:
-            await site.start()
+            listening = await loop.create_server(accept, self.host, self.port, reuse_address=True)
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._runner, self._listening = runner, listening
+        watch.start()
+        throttle_logs(self.limits.log_interval)
         if self.port == 0:
-            listening = site._server
-            assert isinstance(listening, asyncio.base_events.Server)
             self.port = int(listening.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        """Disconnect every client and stop listening; the port can be reused by start()."""
+        """Disconnect every client and stop listening; the port can be reused by start().
+
+        The port is released even when closing a client fails (that error is raised after).
+        """
         runner, self._runner = self._runner, None
         if runner is None:
             return
-        await asyncio.gather(*(conn.close(flush_timeout=0.2) for conn in list(self.clients)))
-        await runner.cleanup()
+        listening, self._listening = self._listening, None
+        failures: list[BaseException | None] = []
+        try:
+            if listening is not None:
+                listening.close()  # no new client from now on
+            closes = (conn.close(flush_timeout=0.2) for conn in list(self.clients))
+            failures = await asyncio.gather(*closes, return_exceptions=True)
+        finally:
+            await runner.cleanup()
+            if listening is not None:
+                await listening.wait_closed()
+            await self._watch.stop()
+            throttle_logs(self.limits.log_interval, on=False)
+        for failure in failures:
+            if isinstance(failure, BaseException):
+                raise failure
 
     def stall(self, stalled: bool = True) -> None:
         """Stop (or resume) reading every client socket: no envelope, no pong goes back.
@@ -130,9 +169,36 @@ class Server:
             return self._describe(request)
         if self.refusing is not None:
             return web.Response(status=self.refusing, text="refused")
-        await ws.prepare(request)
+        address = request.remote or "client"
+        full = self._full(address)
+        if full:
+            refusal = web.Response(status=503, text=full, headers={"Retry-After": "10"})
+            refusal.force_close()  # the socket goes too: it counts against the same limits
+            return refusal
+        self._by_ip[address] = self._by_ip.get(address, 0) + 1
+        try:
+            self._watch.upgraded(request.protocol)
+            await ws.prepare(request)
+            await self._serve_client(ws, address)
+        finally:
+            left = self._by_ip.pop(address) - 1
+            if left:
+                self._by_ip[address] = left
+            abort_if_stuck(request.transport)  # a client that stopped reading
+        return ws
+
+    def _full(self, address: str) -> str:
+        """Why a new websocket from ``address`` is refused, or ``""``."""
+        limits = self.limits
+        if sum(self._by_ip.values()) >= limits.max_total:
+            return f"too many connections: the server takes {limits.max_total} in all"
+        if self._by_ip.get(address, 0) >= limits.max_per_ip:
+            return f"too many connections from {address} (max {limits.max_per_ip})"
+        return ""
+
+    async def _serve_client(self, ws: web.WebSocketResponse, address: str) -> None:
         conn = Connection.from_socket(
-            ws, self.config, url=request.remote or "client", limit=self.limit, gate=self._reading
+            ws, self.config, url=address, limit=self.limit, gate=self._reading
         )
         self.clients.add(conn)
         # Hand the connection out as its socket opens, before the reader's first frame:
@@ -147,7 +213,6 @@ class Server:
             announce.dispose()
             self.clients.discard(conn)
             await conn.close(flush_timeout=0.2)
-        return ws
 
     def _describe(self, request: web.Request) -> web.StreamResponse:
         """Answer plain HTTP: the NIP-11 document when asked for and known."""
@@ -167,6 +232,7 @@ def serve(
     *,
     limit: InboundLimit | None = None,
     info: Mapping[str, Any] | None = None,
+    limits: ConnectionLimits | None = None,
 ) -> Server:
     """Return a :class:`Server` for ``host:port``; ``async with`` it to listen.
 
@@ -181,5 +247,7 @@ def serve(
         config: each client connection's configuration (reconnection is forced off).
         limit: per-client inbound token bucket; ``InboundLimit()`` by default.
         info: a NIP-11 relay information document served over HTTP on the same port.
+        limits: connection caps, handshake and stall deadlines, log throttling;
+            ``ConnectionLimits()`` by default.
     """
-    return Server(host, port, config, limit=limit, info=info)
+    return Server(host, port, config, limit=limit, info=info, limits=limits)

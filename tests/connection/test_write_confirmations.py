@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from rx_honeybee import Connection
+from rx_honeybee import Connection, EnvelopeTooLarge
 from tests.support import FAST
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(10)]
@@ -36,6 +36,6 @@ async def test_a_refused_send_leaves_the_earlier_confirmation_waiting(
         envelope = '["NOTICE","once"]'
         first: list[int] = []
         conn.send(envelope, on_written=first.append)
-        with pytest.raises(Exception):
+        with pytest.raises(EnvelopeTooLarge):
             conn.send(envelope * 100_000, on_written=lambda g: None)  # too large: refused
         await until(lambda: first == [1])
