@@ -78,6 +78,7 @@ class Server:
             raise InvalidState("the server is already started")
         app = web.Application()
         app.router.add_get("/", self._handle)
+        app.router.add_route("OPTIONS", "/", self._preflight)
         runner = web.AppRunner(
             app,
             handle_signals=False,
@@ -214,15 +215,27 @@ class Server:
             self.clients.discard(conn)
             await conn.close(flush_timeout=0.2)
 
+    async def _preflight(self, request: web.Request) -> web.StreamResponse:
+        """A browser's CORS preflight for the NIP-11 document (NIP-11 asks for all three)."""
+        return web.Response(status=204, headers=_CORS)
+
     def _describe(self, request: web.Request) -> web.StreamResponse:
         """Answer plain HTTP: the NIP-11 document when asked for and known."""
         if self.info is not None and "application/nostr+json" in request.headers.get("Accept", ""):
             return web.Response(
                 text=json.dumps(self.info),
                 content_type="application/nostr+json",
-                headers={"Access-Control-Allow-Origin": "*"},
+                headers=_CORS,
             )
         return web.Response(status=426, text="this is a Nostr relay: connect with a websocket")
+
+
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Accept, Content-Type",
+    "Access-Control-Allow-Methods": "GET, OPTIONS",
+}
+"""NIP-11: a relay's document must be readable from any web page."""
 
 
 def serve(
