@@ -44,7 +44,6 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar, NamedTuple
 
-import ujson
 from reactivex import abc
 
 from rx_honeybee.config import ConnectionConfig, InboundLimit
@@ -52,7 +51,9 @@ from rx_honeybee.connection import Connection
 from rx_honeybee.interfaces import FanOut, send_each
 from rx_honeybee.relay import responder
 from rx_honeybee.relay.auth import auth_problem
+from rx_honeybee.relay.canonical import canonical, encodable, sub_id_of
 from rx_honeybee.relay.clients import Client
+from rx_honeybee.relay.flood import Flood, backstop
 from rx_honeybee.relay.hooks import RelayHooks, Silence
 from rx_honeybee.relay.info import MAX_SUB_ID, default_info
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, EventStore, Outcome, check_filter_cost
@@ -64,7 +65,6 @@ from rx_roots import (
     RootsError,
     check_event,
     check_filter,
-    enclose_eose,
     enclose_subscription_event,
     find_auth_response,
     find_close,
@@ -90,91 +90,6 @@ _OK_MESSAGES = {
     Outcome.SUPERSEDED: "replaced: have a newer version of this event",
 }
 _SUB_ID_ROOM = 6 * MAX_SUB_ID + 2  # bytes the longest sub id may take in a delivery
-
-
-_FIELDS = ("id", "pubkey", "created_at", "kind", "tags", "content", "sig")  # NIP-01's
-
-
-def _canonical(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The seven NIP-01 fields of a checked event, known to encode as JSON text.
-
-    Extra fields are dropped (a NaN there is no longer anyone's problem); a lone
-    surrogate in content or tags has no UTF-8 form, and stored it would break every
-    query that matched it.
-
-    Raises:
-        InvalidEvent: the event cannot be encoded.
-    """
-    canonical = {name: event[name] for name in _FIELDS}
-    try:
-        enclose_subscription_event("-", canonical)
-    except RootsError as exc:
-        raise InvalidEvent(f"the event cannot be encoded as JSON text: {exc}") from exc
-    return canonical
-
-
-def _sub_id_of(env: str) -> str | None:
-    """The sub id of a REQ whose filters cannot be parsed, if it can be read and echoed."""
-    try:
-        parts = ujson.loads(env)
-    except ValueError:
-        return None
-    if isinstance(parts, list) and len(parts) >= 2 and isinstance(parts[1], str):
-        sub_id = parts[1]
-        if _encodable(sub_id):
-            return sub_id
-    return None
-
-
-def _encodable(sub_id: str) -> bool:
-    """True when ``sub_id`` can be echoed back (no lone surrogate)."""
-    try:
-        enclose_eose(sub_id)
-    except RootsError:
-        return False
-    return True
-
-
-class _Flood:
-    """A client's token bucket on the envelopes the relay answers, and its refusals.
-
-    Refusals count toward a cut-off until the client has gone a second without one: a
-    client that keeps sending over the limit reaches ``max_dropped`` and is disconnected,
-    however fast the bucket refills (counting only refusals *in a row* never got there).
-    """
-
-    __slots__ = ("_burst", "_last", "_last_refusal", "_rate", "_tokens", "refused")
-
-    def __init__(self, limit: InboundLimit) -> None:
-        self._rate = limit.messages_per_sec  # tokens per second
-        self._burst = float(limit.burst)  # capacity
-        self._tokens = float(limit.burst)  # available now
-        self._last = time.monotonic()  # last refill
-        self._last_refusal = -1e9  # when the last envelope was refused
-        self.refused = 0  # refusals since the client last went a second without one
-
-    def take(self) -> bool:
-        """True when an envelope may be handled now; counts a refusal otherwise."""
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-        self._last = now
-        if now - self._last_refusal > 1.0:
-            self.refused = 0
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        self.refused += 1
-        self._last_refusal = now
-        return False
-
-
-def _backstop(limit: InboundLimit) -> InboundLimit:
-    """The socket's own bucket: roomier than the relay's, which answers what it refuses."""
-    return InboundLimit(
-        messages_per_sec=2 * limit.messages_per_sec,
-        burst=2 * limit.burst + limit.max_dropped,
-        max_dropped=limit.max_dropped,
-    )
 
 
 class _Delivery(NamedTuple):
@@ -288,13 +203,13 @@ class Relay:
         if limit is None:
             limit = DEFAULT_LIMIT
         self.limit = limit  # per-client bucket on envelopes, answered when over
-        self._floods: dict[Connection, _Flood] = {}  # each client's bucket
+        self._floods: dict[Connection, Flood] = {}  # each client's bucket
         self.max_message_length = config.max_message_size  # largest frame, both ways
         # aiohttp refuses a frame of exactly max_msg_size bytes: one more lets the
         # advertised max_message_length itself through.
         wire = replace(config, max_message_size=config.max_message_size + 1)
         self._server: Server = serve(
-            host, port, wire, limit=_backstop(limit), info=info, limits=limits
+            host, port, wire, limit=backstop(limit), info=info, limits=limits
         )
         self.hooks = RelayHooks()  # where fault injection steps in; NIP-01 by default
 
@@ -374,7 +289,7 @@ class Relay:
             ``(accepted, message)``, as the ``OK`` a client would get.
         """
         try:
-            checked = _canonical(check_event(dict(event)))
+            checked = canonical(check_event(dict(event)))
         except InvalidEvent as exc:
             return False, f"invalid: {exc}"
         return self._accept(checked)
@@ -384,7 +299,7 @@ class Relay:
     def _on_client(self, conn: Connection) -> None:
         client = Client(conn, self._drop)
         self._clients[conn] = client
-        self._floods[conn] = _Flood(self.limit)
+        self._floods[conn] = Flood(self.limit)
         conn.messages.subscribe(
             lambda env: self._on_message(client, env),
             lambda _: self._leave(client),
@@ -459,14 +374,14 @@ class Relay:
         try:
             if label == "REQ":
                 sub_id = find_req(env)[0]
-                if _encodable(sub_id):
+                if encodable(sub_id):
                     client.closed(sub_id, reason)
                     return
             elif label in ("EVENT", "AUTH"):
                 event_id = readable_id(
                     find_event(env) if label == "EVENT" else find_auth_response(env)
                 )
-                if event_id is not None and _encodable(event_id):
+                if event_id is not None and encodable(event_id):
                     client.ok(event_id, False, reason)
                     return
         except RootsError:
@@ -477,12 +392,12 @@ class Relay:
         try:
             sub_id, raw = find_req(env)
         except RootsError as exc:  # bad filters: CLOSED for its id when there is one
-            readable = _sub_id_of(env)
+            readable = sub_id_of(env)
             if readable is None:
                 raise
             client.closed(readable, f"invalid: {exc}")
             return
-        if not _encodable(sub_id):  # a CLOSED could not name it: say why in a NOTICE
+        if not encodable(sub_id):  # a CLOSED could not name it: say why in a NOTICE
             client.notice("invalid: the subscription id cannot be encoded as JSON text")
             return
         if not 1 <= len(sub_id) <= MAX_SUB_ID:
@@ -557,7 +472,7 @@ class Relay:
     def _checked(self, client: Client, event: dict[str, Any]) -> dict[str, Any] | None:
         """The event if well formed; otherwise answer OK false (NOTICE without an id)."""
         try:
-            return _canonical(check_event(event))
+            return canonical(check_event(event))
         except InvalidEvent as exc:
             event_id = readable_id(event)
             if event_id is None:
