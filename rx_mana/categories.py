@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from rx_roots import RootsError, get_label
+from rx_mana._labels import CONTROL_LABELS, read_label
 
 __all__ = [
     "CONTROL",
@@ -70,12 +70,7 @@ DEFAULT_RATE_CATEGORIES: Mapping[str, CategoryLimit] = MappingProxyType(
 
 _CATEGORY_OF_LABEL: Mapping[str, str] = MappingProxyType(
     {
-        "CLOSE": CONTROL,
-        "AUTH": CONTROL,
-        "EOSE": CONTROL,
-        "OK": CONTROL,
-        "NOTICE": CONTROL,
-        "CLOSED": CONTROL,
+        **dict.fromkeys(CONTROL_LABELS, CONTROL),  # the same set the priority queue puts first
         "EVENT": EVENT,
         "REQ": SUBSCRIPTION,
         "COUNT": SUBSCRIPTION,
@@ -91,8 +86,5 @@ def label_category(envelope: str) -> str:
     or text that is not an envelope, → :data:`DEFAULT_CATEGORY` (``"subscription"``).
     Never raises: a limiter must not fail on what it only meters.
     """
-    try:
-        label = get_label(envelope)
-    except RootsError:
-        return DEFAULT_CATEGORY
-    return _CATEGORY_OF_LABEL.get(label, DEFAULT_CATEGORY)
+    label = read_label(envelope)
+    return DEFAULT_CATEGORY if label is None else _CATEGORY_OF_LABEL.get(label, DEFAULT_CATEGORY)
