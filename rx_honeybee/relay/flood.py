@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from rx_honeybee.bucket import TokenBucket
 from rx_honeybee.config import InboundLimit
 
 __all__ = ["Flood", "backstop"]
@@ -22,25 +23,19 @@ class Flood:
     however fast the bucket refills (counting only refusals *in a row* never got there).
     """
 
-    __slots__ = ("_burst", "_last", "_last_refusal", "_rate", "_tokens", "refused")
+    __slots__ = ("_bucket", "_last_refusal", "refused")
 
     def __init__(self, limit: InboundLimit) -> None:
-        self._rate = limit.messages_per_sec  # tokens per second
-        self._burst = float(limit.burst)  # capacity
-        self._tokens = float(limit.burst)  # available now
-        self._last = time.monotonic()  # last refill
+        self._bucket = TokenBucket(limit, time.monotonic)  # the rate and burst
         self._last_refusal = -1e9  # when the last envelope was refused
         self.refused = 0  # refusals since the client last went a second without one
 
     def take(self) -> bool:
         """True when an envelope may be handled now; counts a refusal otherwise."""
         now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-        self._last = now
         if now - self._last_refusal > 1.0:
             self.refused = 0
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._bucket.take():
             return True
         self.refused += 1
         self._last_refusal = now

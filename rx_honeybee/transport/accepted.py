@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from reactivex import Observable, abc
 
+from rx_honeybee.bucket import TokenBucket
 from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.errors import ConnectionClosed
 from rx_honeybee.lean import OnDispose, lean
@@ -25,26 +26,6 @@ __all__ = ["accepted_socket"]
 
 _CLOSE_TIMEOUT = 1.0
 _POLICY_VIOLATION = 1008
-
-
-class _Bucket:
-    """Token bucket on the loop's clock; ``take()`` says whether an envelope may pass."""
-
-    def __init__(self, limit: InboundLimit, now: Callable[[], float]) -> None:
-        self._rate = limit.messages_per_sec  # tokens per second
-        self._burst = float(limit.burst)  # capacity
-        self._tokens = float(limit.burst)  # available now
-        self._now = now  # monotonic seconds
-        self._last = now()  # last refill
-
-    def take(self) -> bool:
-        now = self._now()
-        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
 
 
 def accepted_socket(
@@ -114,7 +95,7 @@ def _throttled(
     limit: InboundLimit,
     context: DialContext,
 ) -> Callable[[Any], None]:
-    bucket = _Bucket(limit, asyncio.get_running_loop().time)
+    bucket = TokenBucket(limit, asyncio.get_running_loop().time)
     dropped = 0  # consecutive envelopes refused
 
     def throttled(envelope: Any) -> None:
