@@ -111,11 +111,17 @@ class ConnectionConfig:
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     compression: CompressionConfig = field(default_factory=CompressionConfig)
     metrics_enabled: bool = True
+    write_queue_bytes: int | None = None  # bytes waiting at most; None: count-bound only
 
     def __post_init__(self) -> None:
         _positive("connect_timeout", self.connect_timeout)
         _positive("max_message_size", self.max_message_size)
         _positive("write_queue_size", self.write_queue_size)
+        if self.write_queue_bytes is not None and self.write_queue_bytes < self.max_message_size:
+            raise ValueError(
+                f"write_queue_bytes ({self.write_queue_bytes}) must hold one message"
+                f" of max_message_size ({self.max_message_size})"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["Connection"]
 
 S = ConnectionStatus
+_CLOSE_CODE_TIMEOUT = 1.0  # seconds a close frame with a code may take to go out
 OnWritten = Callable[[int], None]
 
 
@@ -122,7 +123,10 @@ class Connection(Streams):
     def _default_queue(self) -> WriteQueue:
         rl = self.config.rate_limit
         limiter = rate_limit(rl.messages_per_sec, rl.burst, self._scheduler) if rl.enabled else None
-        return WriteQueue(self.config.write_queue_size, self.config.max_message_size, limiter)
+        config = self.config
+        return WriteQueue(
+            config.write_queue_size, config.max_message_size, limiter, config.write_queue_bytes
+        )
 
     @property
     def link(self) -> Link | None:
@@ -210,22 +214,33 @@ class Connection(Streams):
     ) -> None:
         await self.close()
 
-    async def close(self, *, flush_timeout: float = 1.0) -> None:
+    async def close(
+        self, *, flush_timeout: float = 1.0, code: int | None = None, reason: str = ""
+    ) -> None:
         """Close for good; idempotent. Waits up to ``flush_timeout`` for queued envelopes.
 
+        ``code`` (with ``reason``) is the websocket close code the peer is sent, where the
+        link can say one (the aiohttp link can): 1008 when a relay cuts off a flooder.
         Afterwards no task, socket or session of this connection is left, ``messages`` and
         ``errors`` have completed and ``state`` replays CLOSED.
         """
         if self._closing is None:
-            self._closing = asyncio.get_running_loop().create_task(self._close(flush_timeout))
+            closing = self._close(flush_timeout, code, reason)
+            self._closing = asyncio.get_running_loop().create_task(closing)
         await asyncio.shield(self._closing)
 
-    async def _close(self, flush_timeout: float) -> None:
+    async def _close(self, flush_timeout: float, code: int | None, reason: str) -> None:
         machine = self._machine
         if machine.status is S.CONNECTED and len(self._queue):
             try:
                 await asyncio.wait_for(self._queue.drained(), flush_timeout)
             except TimeoutError:
+                pass
+        closer = getattr(self._link, "close", None) if code is not None else None
+        if closer is not None:
+            try:  # bounded: a peer that stopped reading never answers the close frame
+                await asyncio.wait_for(closer(code, reason), _CLOSE_CODE_TIMEOUT)
+            except (TimeoutError, OSError, RuntimeError):
                 pass
         # The peer may have ended it meanwhile (close code 4000 during the flush).
         if machine.can(Event.CLOSE_REQUESTED):

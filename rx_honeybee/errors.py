@@ -138,11 +138,15 @@ class EnvelopeTooLarge(HoneybeeError):
 
 
 class QueueFull(HoneybeeError):
-    """The bounded write queue holds ``capacity`` envelopes already."""
+    """The bounded write queue holds ``capacity`` envelopes, or ``max_bytes`` bytes, already."""
 
-    def __init__(self, capacity: int) -> None:
-        super().__init__(f"write queue full ({capacity} envelopes)")
+    def __init__(self, capacity: int, max_bytes: int | None = None) -> None:
+        if max_bytes is None:
+            super().__init__(f"write queue full ({capacity} envelopes)")
+        else:
+            super().__init__(f"write queue full ({max_bytes} bytes waiting)")
         self.capacity = capacity  # configured queue size
+        self.max_bytes = max_bytes  # configured byte budget, when that is what ran out
 
 
 class WriteFailed(HoneybeeError, ConnectionError):

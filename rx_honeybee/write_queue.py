@@ -38,11 +38,22 @@ class WriteQueue:
         capacity: most envelopes waiting at once (``QueueFull`` beyond).
         max_size: largest envelope in UTF-8 bytes (``EnvelopeTooLarge`` beyond).
         limiter: an operator (such as ``rate_limit``) the envelopes pass before writing.
+        max_bytes: most UTF-8 bytes waiting at once (``QueueFull`` beyond); None: only
+            ``capacity * max_size`` bounds them. A relay gives each client a budget, so a
+            client that never reads cannot hold gigabytes of answers (issue 12, item 3).
     """
 
-    def __init__(self, capacity: int, max_size: int, limiter: Limiter | None = None) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        max_size: int,
+        limiter: Limiter | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         self.capacity = capacity  # bound on envelopes accepted and not yet written
         self.max_size = max_size  # bound on one envelope, in bytes
+        self.max_bytes = max_bytes  # bound on the bytes waiting, or None
+        self.bytes = 0  # UTF-8 bytes accepted and not yet written
         self._limiter = limiter  # outgoing rate limiter operator, if any
         self._pending = 0  # accepted, not yet written (in the limiter or in ``_ready``)
         self._ready: deque[str] = _EMPTY  # released by the limiter, waiting for a socket
@@ -71,7 +82,8 @@ class WriteQueue:
             InvalidState: the queue was closed.
             TypeError: ``envelope`` is not a ``str``.
             EnvelopeTooLarge: over ``max_size`` bytes (checked first; nothing is queued).
-            QueueFull: ``capacity`` envelopes are already waiting.
+            QueueFull: ``capacity`` envelopes are already waiting, or ``envelope`` would
+                take the bytes waiting over ``max_bytes``.
         """
         if self._closed:
             raise InvalidState("the connection is closed")
@@ -86,7 +98,10 @@ class WriteQueue:
         if try_send is not None and not self._pending and try_send(envelope):
             self._on_sent(envelope)  # type: ignore[misc]  # set together with _try_send
             return  # written at once: nothing waits, nothing to wake
+        if self.max_bytes is not None and self.bytes + size > self.max_bytes:
+            raise QueueFull(self.capacity, self.max_bytes)
         self._pending += 1
+        self.bytes += size
         if self._intake is not None:
             self._intake.on_next(envelope)
         else:
@@ -124,6 +139,7 @@ class WriteQueue:
             if ready and ready[0] is envelope:
                 ready.popleft()
                 self._pending -= 1
+                self.bytes -= encoded_size(envelope)
                 if not self._pending:
                     self._empty.fire()
                 on_sent(envelope)
@@ -139,6 +155,7 @@ class WriteQueue:
         if self._limiter_sub is not None:
             self._limiter_sub.dispose()
         unsent, self._pending = self._pending, 0
+        self.bytes = 0
         self._ready.clear()  # a write in flight finds its envelope gone: not reported as sent
         self._ready = _EMPTY
         self._empty.fire()  # nothing is pending any more: release drained() waiters

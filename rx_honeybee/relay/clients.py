@@ -20,15 +20,44 @@ __all__ = ["Client"]
 class Client:
     """One connected client: its subscriptions, its NIP-42 state, its answers."""
 
-    __slots__ = ("_drop", "challenge", "conn", "dropped", "pubkeys", "subs")
+    __slots__ = (
+        "_drop",
+        "_sizes",
+        "challenge",
+        "conn",
+        "dropped",
+        "last_seen",
+        "pubkeys",
+        "sub_bytes",
+        "subs",
+    )
 
     def __init__(self, conn: Connection, drop: Callable[[Connection], None]) -> None:
         self.conn = conn  # the responder connection
         self.subs: dict[str, list[Filter]] = {}  # sub id → filters
+        self._sizes: dict[str, int] = {}  # sub id → bytes of the REQ that opened it
+        self.sub_bytes = 0  # bytes of the REQs behind the open subscriptions
+        self.last_seen = 0.0  # time.monotonic() of its last envelope
         self.challenge: str | None = None  # the NIP-42 challenge expected back
         self.pubkeys: set[str] = set()  # authenticated as (NIP-42)
         self.dropped = False  # its socket is being closed: ignore it from now on
         self._drop = drop  # closes its socket (the relay tracks the task)
+
+    def subscribe(self, sub_id: str, filters: list[Filter], size: int) -> None:
+        """Hold ``sub_id`` (replacing one of that id); ``size``: bytes of its REQ."""
+        self.unsubscribe(sub_id)
+        self.subs[sub_id] = filters
+        self._sizes[sub_id] = size
+        self.sub_bytes += size
+
+    def subsize(self, sub_id: str) -> int:
+        """Bytes held for ``sub_id`` (0 when it is not open)."""
+        return self._sizes.get(sub_id, 0)
+
+    def unsubscribe(self, sub_id: str) -> None:
+        """Forget ``sub_id`` (nothing when it is not open)."""
+        if self.subs.pop(sub_id, None) is not None:
+            self.sub_bytes -= self._sizes.pop(sub_id)
 
     def send(self, send: Callable[..., None], *args: Any) -> None:
         """Queue an answer; a client that cannot keep up (queue full) is dropped."""
@@ -46,7 +75,7 @@ class Client:
 
     def closed(self, sub_id: str, message: str) -> None:
         """End ``sub_id`` with ``CLOSED`` (it is forgotten first)."""
-        self.subs.pop(sub_id, None)
+        self.unsubscribe(sub_id)
         self.send(responder.send_closed, sub_id, message)
 
     def ok(self, event_id: str, accepted: bool, message: str = "") -> None:

@@ -41,6 +41,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from types import TracebackType
 from typing import Any, ClassVar, NamedTuple
 
@@ -51,14 +52,17 @@ from rx_honeybee.connection import Connection
 from rx_honeybee.interfaces import FanOut, send_each
 from rx_honeybee.relay import responder
 from rx_honeybee.relay.auth import auth_problem
+from rx_honeybee.relay.backend import Store
 from rx_honeybee.relay.canonical import canonical, encodable, sub_id_of
 from rx_honeybee.relay.clients import Client
 from rx_honeybee.relay.flood import Flood, backstop
 from rx_honeybee.relay.hooks import RelayHooks, Silence
+from rx_honeybee.relay.idle import IdleWatch
 from rx_honeybee.relay.info import MAX_SUB_ID, default_info
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, EventStore, Outcome, check_filter_cost
 from rx_honeybee.tasks import TaskSet
 from rx_honeybee.transport.server import ConnectionLimits, Server, serve
+from rx_honeybee.write_queue import encoded_size
 from rx_roots import (
     InvalidEvent,
     InvalidFilter,
@@ -71,11 +75,18 @@ from rx_roots import (
     find_event,
     find_req,
     get_label,
+    is_ephemeral,
     matches_any,
     readable_id,
 )
 
-__all__ = ["DEFAULT_LIMIT", "Relay", "Verifier"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_MAX_QUEUED",
+    "DEFAULT_MAX_SUBSCRIPTION_BYTES",
+    "Relay",
+    "Verifier",
+]
 
 Verifier = Callable[[Mapping[str, Any]], bool]
 """``verify(event)``: True when the event's id and signature are right."""
@@ -89,6 +100,13 @@ _OK_MESSAGES = {
     Outcome.DUPLICATE: "duplicate: already have this event",
     Outcome.SUPERSEDED: "replaced: have a newer version of this event",
 }
+DEFAULT_MAX_QUEUED = 32 * 1024 * 1024
+"""Each client's outgoing budget in bytes unless ``max_queued_bytes=`` says otherwise."""
+
+DEFAULT_MAX_SUBSCRIPTION_BYTES = 1024 * 1024
+"""Each client's budget for the REQs behind its open subscriptions, in bytes."""
+
+_POLICY_VIOLATION = 1008  # the websocket close code for a client cut off for flooding
 _SUB_ID_ROOM = 6 * MAX_SUB_ID + 2  # bytes the longest sub id may take in a delivery
 
 
@@ -124,6 +142,18 @@ class Relay:
         max_events: store cap; the oldest events are evicted beyond it.
         max_bytes: store byte budget (encoded events, 256 MiB by default); the oldest
             events are evicted beyond it.
+        max_queued_bytes: each client's outgoing budget: bytes queued for it and not yet
+            written (32 MiB). The stored answer to one REQ is cut at half of it (newest
+            first, then ``EOSE``, as a ``limit`` would); a client whose unread answers
+            pass it is disconnected (it is not reading).
+        max_subscription_bytes: each client's budget for what its open subscriptions hold,
+            counted as the bytes of the REQs that opened them (1 MiB); a REQ beyond it gets
+            ``CLOSED "rate-limited: ..."``.
+        idle_timeout: seconds a client holding no subscription may stay silent; then its
+            socket is closed (code 1000).
+        store: where events are kept (:class:`~rx_honeybee.relay.backend.Store`): an
+            ``EventStore(max_events, max_bytes)`` in memory by default, a ``SqliteStore``
+            for ``--db``. The relay closes it on ``__aexit__``.
         limits: connection caps (HTTP 503 with the reason), handshake and stall
             deadlines, log throttling; ``ConnectionLimits()`` by default (256 per IP, 1024
             in all, 10 s, 30 s).
@@ -165,16 +195,23 @@ class Relay:
         config: ConnectionConfig | None = None,
         fan_out: FanOut | None = None,
         limits: ConnectionLimits | None = None,
+        max_queued_bytes: int = DEFAULT_MAX_QUEUED,
+        max_subscription_bytes: int = DEFAULT_MAX_SUBSCRIPTION_BYTES,
+        idle_timeout: float = 300.0,
+        store: Store | None = None,
     ) -> None:
         for name, value in (
             ("max_subscriptions", max_subscriptions),
             ("max_filters", max_filters),
             ("max_limit", max_limit),
+            ("max_subscription_bytes", max_subscription_bytes),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         if not max_future >= 0:
             raise ValueError(f"max_future must be >= 0, got {max_future}")
+        if not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be > 0, got {idle_timeout}")
         self.host = host  # interface
         self.verify = verify  # id/signature check, or None
         self.auth = auth  # NIP-42 required
@@ -182,7 +219,10 @@ class Relay:
         self.max_filters = max_filters  # per REQ
         self.max_limit = max_limit  # clamp on limit
         self.max_future = max_future  # seconds created_at may be ahead
-        self.store = EventStore(max_events, max_bytes)  # the events; survives restarts
+        if store is None:
+            store = EventStore(max_events, max_bytes)
+        self.store: Store = store  # the events; survives restarts
+        self.max_subscription_bytes = max_subscription_bytes  # per client
         self.received_count = 0  # envelopes received in all
         self._clients: dict[Connection, Client] = {}  # connected now
         self._tasks = TaskSet()  # socket closes started by drops
@@ -190,6 +230,9 @@ class Relay:
         self._fan_out = fan_out if fan_out is not None else send_each  # live event delivery
         if config is None:  # room for the largest answer to one REQ, and then some
             config = ConnectionConfig(write_queue_size=max_filters * max_limit + 1000)
+        if config.write_queue_bytes is None:
+            config = replace(config, write_queue_bytes=max_queued_bytes)  # checked there
+        self.max_answer_bytes = (config.write_queue_bytes or 0) // 2  # one REQ's answer
         if info is None:
             info = default_info(
                 max_subscriptions=max_subscriptions,
@@ -207,11 +250,14 @@ class Relay:
         self.max_message_length = config.max_message_size  # largest frame, both ways
         # aiohttp refuses a frame of exactly max_msg_size bytes: one more lets the
         # advertised max_message_length itself through.
-        wire = replace(config, max_message_size=config.max_message_size + 1)
+        wire_size = config.max_message_size + 1
+        queued = max(config.write_queue_bytes or 0, wire_size)
+        wire = replace(config, max_message_size=wire_size, write_queue_bytes=queued)
         self._server: Server = serve(
             host, port, wire, limit=backstop(limit), info=info, limits=limits
         )
         self.hooks = RelayHooks()  # where fault injection steps in; NIP-01 by default
+        self._idle = IdleWatch(idle_timeout, self._clients.values, self._close_idle)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -241,10 +287,13 @@ class Relay:
         if self._listening is None:
             self._listening = self._server.connections.subscribe(self._on_client)
         await self._server.start()
+        self._idle.start()
 
     async def stop(self) -> None:
         """Disconnect every client and stop listening; the events stay. Idempotent."""
+        await self._idle.stop()
         await self._server.stop()
+        await self.store.flush()
         await self._tasks.drain()
 
     async def __aenter__(self) -> Relay:
@@ -261,6 +310,7 @@ class Relay:
         if self._listening is not None:
             self._listening.dispose()
             self._listening = None
+        self.store.close()
 
     # -- what tests look at --------------------------------------------------------------
 
@@ -292,12 +342,16 @@ class Relay:
             checked = canonical(check_event(dict(event)))
         except InvalidEvent as exc:
             return False, f"invalid: {exc}"
-        return self._accept(checked)
+        problem = self._problem(checked)
+        if problem:
+            return False, problem
+        return self._written(checked, None, self.store.add(checked))
 
     # -- clients -------------------------------------------------------------------------
 
     def _on_client(self, conn: Connection) -> None:
         client = Client(conn, self._drop)
+        client.last_seen = time.monotonic()
         self._clients[conn] = client
         self._floods[conn] = Flood(self.limit)
         conn.messages.subscribe(
@@ -322,6 +376,10 @@ class Relay:
             client.dropped = True
             self._tasks.spawn(conn.close(flush_timeout=0))
 
+    def _close_idle(self, client: Client) -> None:
+        client.dropped = True
+        self._tasks.spawn(client.conn.close(flush_timeout=0.2, code=1000, reason="idle"))
+
     def _send_challenge(self, conn: Connection, challenge: str) -> None:
         client = self._clients.get(conn)
         if client is not None:
@@ -339,6 +397,7 @@ class Relay:
         if client.dropped or self.hooks.hold(client.conn, env):
             return
         self.received_count += 1
+        client.last_seen = time.monotonic()
         if self.hooks.arrived(client.conn, env):
             self._drop(client.conn)
             return
@@ -368,7 +427,8 @@ class Relay:
         if flood.refused >= self.limit.max_dropped:
             client.notice("rate-limited: flooding; disconnecting")
             client.dropped = True
-            self._tasks.spawn(client.conn.close(flush_timeout=0.2))
+            conn = client.conn
+            self._tasks.spawn(conn.close(flush_timeout=0.2, code=_POLICY_VIOLATION, reason="flood"))
             return
         reason = "rate-limited: slow down"
         try:
@@ -426,13 +486,24 @@ class Relay:
             limit = self.max_subscriptions
             client.closed(sub_id, f"rate-limited: too many subscriptions (max {limit})")
             return
-        client.subs[sub_id] = filters
+        size = len(env)
+        held = client.sub_bytes - client.subsize(sub_id)
+        if held + size > self.max_subscription_bytes:
+            budget = self.max_subscription_bytes
+            client.closed(sub_id, f"rate-limited: subscriptions over {budget} bytes")
+            return
+        client.subscribe(sub_id, filters, size)
+        room = self.max_answer_bytes
         for event in self.store.query(filters, max_limit=self.max_limit):
-            client.send(responder.send_event, sub_id, event)
+            envelope = enclose_subscription_event(sub_id, event)
+            room -= encoded_size(envelope)
+            if room < 0:  # the rest of the answer is cut, as a limit would cut it
+                break
+            client.send(Connection.send, envelope)
         client.send(responder.send_eose, sub_id)
 
     def _on_close(self, client: Client, env: str) -> None:
-        client.subs.pop(find_close(env), None)
+        client.unsubscribe(find_close(env))
 
     def _on_event(self, client: Client, env: str) -> None:
         event = self._checked(client, find_event(env))
@@ -489,18 +560,34 @@ class Relay:
         except Exception:
             return False
 
-    def _accept(self, event: dict[str, Any], sender: Client | None = None) -> tuple[bool, str]:
-        """Verify, store and deliver a checked event; the OK, also sent to ``sender`` first."""
-        if event["created_at"] > time.time() + self.max_future:
-            accepted, message = False, "invalid: created_at too far in the future"
-        elif self._undeliverable(event):
-            limit = self.max_message_length
-            accepted, message = False, f"invalid: too large to deliver (max {limit} bytes)"
-        elif not self._verified(event):
-            accepted, message = False, "invalid: bad event id or signature"
+    def _accept(self, event: dict[str, Any], sender: Client) -> None:
+        """Verify, store and deliver a checked event from ``sender``, answering its OK.
+
+        The store may write off the loop: the OK and the delivery wait for the write.
+        """
+        problem = self._problem(event)
+        if problem:
+            sender.ok(event["id"], False, problem)
+        elif is_ephemeral(event["kind"]):  # never stored: no write to wait for
+            self._written(event, sender, Outcome.EPHEMERAL)
         else:
-            outcome = self.store.add(event)
-            accepted, message = outcome is not Outcome.SUPERSEDED, _OK_MESSAGES[outcome]
+            self.store.submit(event, partial(self._written, event, sender))
+
+    def _problem(self, event: Mapping[str, Any]) -> str:
+        """Why a checked event is refused before it reaches the store, or ``""``."""
+        if event["created_at"] > time.time() + self.max_future:
+            return "invalid: created_at too far in the future"
+        if self._undeliverable(event):
+            return f"invalid: too large to deliver (max {self.max_message_length} bytes)"
+        if not self._verified(event):
+            return "invalid: bad event id or signature"
+        return ""
+
+    def _written(
+        self, event: dict[str, Any], sender: Client | None, outcome: Outcome
+    ) -> tuple[bool, str]:
+        """What the store did with ``event``: the OK (to ``sender``), then the delivery."""
+        accepted, message = outcome is not Outcome.SUPERSEDED, _OK_MESSAGES[outcome]
         if sender is not None:
             sender.ok(event["id"], accepted, message)
         if accepted and not message:

@@ -25,7 +25,7 @@ they return rather than the store's size; the answer is :func:`rx_roots.select`'
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import ujson
@@ -118,6 +118,18 @@ class EventStore:
             self.evicted += 1
             self.remove(order[-1][1])
         return Outcome.STORED
+
+    def submit(
+        self, event: dict[str, Any], done: Callable[[Outcome], object], *, size: int | None = None
+    ) -> None:
+        """:meth:`add`, and ``done`` with the outcome at once: memory needs no waiting."""
+        done(self.add(event, size=size))
+
+    async def flush(self) -> None:
+        """Nothing to wait for: every add is done when it returns."""
+
+    def close(self) -> None:
+        """Nothing to let go of; the events stay (a relay restart keeps them)."""
 
     def remove(self, event_id: str) -> bool:
         """Forget the event ``event_id``; False when it is not stored."""

@@ -177,6 +177,10 @@ class AiohttpLink:
         """Whether permessage-deflate was negotiated."""
         return bool(self._ws.compress)
 
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close the websocket with ``code`` (such as 1008) and ``reason`` (at most 123 bytes)."""
+        await self._ws.close(code=code, message=reason.encode("utf-8")[:123])
+
 
 async def read_frames(
     ws: aiohttp.ClientWebSocketResponse | Any,

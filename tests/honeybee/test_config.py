@@ -37,6 +37,7 @@ def test_connection_defaults() -> None:
         "rate_limit": RateLimitConfig(),
         "compression": CompressionConfig(),
         "metrics_enabled": True,
+        "write_queue_bytes": None,
     }
 
 
@@ -79,6 +80,8 @@ INVALID: list[tuple[type, dict[str, Any], str]] = [
     (ConnectionConfig, {"max_message_size": -1}, "max_message_size"),
     (ConnectionConfig, {"write_queue_size": 0}, "write_queue_size"),
     (ConnectionConfig, {"write_queue_size": -5}, "write_queue_size"),
+    (ConnectionConfig, {"write_queue_bytes": 0}, "write_queue_bytes"),
+    (ConnectionConfig, {"max_message_size": 100, "write_queue_bytes": 99}, "write_queue_bytes"),
     (ReconnectConfig, {"max_attempts": -1}, "max_attempts"),
     (ReconnectConfig, {"initial_delay": 0.0}, "initial_delay"),
     (ReconnectConfig, {"initial_delay": -1.0}, "initial_delay"),

@@ -97,6 +97,39 @@ def test_queue_full_at_capacity() -> None:
     assert len(queue) == 2
 
 
+def test_queue_full_at_its_byte_budget() -> None:
+    queue = WriteQueue(capacity=100, max_size=10, max_bytes=12)
+    queue.put("aaaaa")
+    queue.put("é" * 3)  # 6 bytes: 11 waiting
+    with pytest.raises(QueueFull) as info:
+        queue.put("bb")  # 13 > 12
+    assert info.value.max_bytes == 12 and "12 bytes" in str(info.value)
+    assert len(queue) == 2 and queue.bytes == 11
+    queue.put("c")  # exactly the budget
+    assert queue.bytes == 12
+    assert queue.close() == 3 and queue.bytes == 0
+
+
+@pytest.mark.asyncio
+async def test_bytes_count_until_written() -> None:
+    queue = WriteQueue(capacity=100, max_size=100, max_bytes=8)
+    link = RecordingLink()
+    link.gate = asyncio.Event()
+    task = spawn(queue.run(link, lambda _: None))
+    queue.put("aaaa")
+    queue.put("bbbb")
+    await turns()  # the writer is blocked inside send("aaaa"): both still count
+    with pytest.raises(QueueFull):
+        queue.put("c")
+    link.gate.set()
+    await turns()
+    assert queue.bytes == 0 and link.sent == ["aaaa", "bbbb"]
+    queue.put("cccccccc")
+    await turns()
+    assert queue.bytes == 0 and link.sent[-1] == "cccccccc"
+    await stop(task)
+
+
 def test_a_non_str_envelope_raises_type_error() -> None:
     queue = WriteQueue(capacity=2, max_size=100)
     with pytest.raises(TypeError, match="bytes"):

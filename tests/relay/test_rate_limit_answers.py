@@ -64,5 +64,6 @@ async def test_a_client_that_keeps_flooding_is_disconnected() -> None:
         for n in range(12):
             await client.send(ujson.dumps(["REQ", f"s{n}", {"kinds": [1]}]))
         await until(lambda: client.closed_code is not None)
+        assert client.closed_code == 1008  # policy violation, as InboundLimit promises
         assert len(client.of("CLOSED")) >= 3
         await until(lambda: relay.clients == 0)
