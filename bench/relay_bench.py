@@ -12,8 +12,9 @@ websockets:
   other (``--rounds`` of them, 10 ms apart), timed from the send to the EOSE.
 
 Prints p50/p99 of the honest REQs and whether p99 < 50 ms (the target), for the indexed
-store and, unless ``--no-full-scan``, for the old full-scan query (``rx_roots.select`` over
-every event, swapped in by subclassing the store; fewer rounds, it is slow).
+memory store, for the SQLite store of ``rxnostr relay --db`` (unless ``--no-sqlite``) and,
+unless ``--no-full-scan``, for the old full-scan query (``rx_roots.select`` over every
+event, swapped in by subclassing the store; fewer rounds, it is slow).
 
 Run: .venv/bin/python bench/relay_bench.py [--events 100000] [--rounds 300]
 """
@@ -58,9 +59,12 @@ def _event(n: int) -> dict[str, Any]:
     }
 
 
-def serve(port: int, events: int, full_scan: bool) -> None:
+def serve(port: int, events: int, mode: str) -> None:
     """Child mode: a Relay on 127.0.0.1:port with ``events`` stored, until stdin closes."""
+    import tempfile
+
     from rx_honeybee.relay import Relay
+    from rx_honeybee.relay.sqlite_store import SqliteStore
     from rx_honeybee.relay.store import EventStore
     from rx_roots import select
 
@@ -72,17 +76,24 @@ def serve(port: int, events: int, full_scan: bool) -> None:
         ) -> list[dict[str, Any]]:
             return select(iter(self), filters, max_limit=max_limit, ordered=True)
 
-    async def main() -> None:
-        relay = Relay(port=port, max_events=events)
-        if full_scan:
-            relay.store = FullScanStore(max_events=events)
-        for n in range(events):
-            relay.store.add(_event(n))
+    async def main(folder: str) -> None:
+        if mode == "sqlite":
+            relay = Relay(port=port, store=SqliteStore(Path(folder, "bench.db"), events))
+            for n in range(events):
+                relay.store.submit(_event(n), lambda _: None)
+            await relay.store.flush()
+        else:
+            relay = Relay(port=port, max_events=events)
+            if mode == "full-scan":
+                relay.store = FullScanStore(max_events=events)
+            for n in range(events):
+                relay.store.add(_event(n))
         async with relay:
             print("ready", flush=True)
             await asyncio.to_thread(sys.stdin.read)
 
-    asyncio.run(main())
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(main(folder))
 
 
 async def _req(ws: aiohttp.ClientWebSocketResponse, sub_id: str, filters: list[Any]) -> int:
@@ -147,11 +158,11 @@ async def measure(url: str, args: argparse.Namespace, rounds: int) -> tuple[list
     return latencies, sum(c for c in counts if isinstance(c, int))
 
 
-def run(args: argparse.Namespace, full_scan: bool) -> None:
+def run(args: argparse.Namespace, mode: str) -> None:
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", str(port), "--events", str(args.events)]
-    if full_scan:
-        cmd.append("--full-scan")
+    cmd += ["--mode", mode]
+    full_scan = mode == "full-scan"
     proc = subprocess.Popen(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, preexec_fn=die_with_parent
     )
@@ -168,7 +179,7 @@ def run(args: argparse.Namespace, full_scan: bool) -> None:
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    name = "full scan (old)" if full_scan else "indexed"
+    name = {"memory": "indexed", "sqlite": "SQLite (--db)", "full-scan": "full scan (old)"}[mode]
     verdict = "yes" if p99 < TARGET_P99 else "NO"
     print(
         f"{name:16} honest REQs {len(latencies):4}  p50 {p50 * 1000:8.1f} ms  "
@@ -180,24 +191,27 @@ def run(args: argparse.Namespace, full_scan: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--full-scan", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="memory", help=argparse.SUPPRESS)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--old-rounds", type=int, default=10)
     parser.add_argument("--flooders", type=int, default=2)
     parser.add_argument("--flood-authors", type=int, default=200)
     parser.add_argument("--no-full-scan", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.events, args.full_scan)
+        serve(args.serve, args.events, args.mode)
         return
     print(
         f"{args.events} stored events; {args.flooders} flooders, 20 filters x "
         f"{args.flood_authors} authors x 10 kinds per REQ"
     )
-    run(args, full_scan=False)
+    run(args, "memory")
+    if not args.no_sqlite:
+        run(args, "sqlite")
     if not args.no_full_scan:
-        run(args, full_scan=True)
+        run(args, "full-scan")
 
 
 if __name__ == "__main__":

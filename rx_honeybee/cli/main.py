@@ -285,8 +285,17 @@ async def _relay(args: argparse.Namespace) -> int:
 
     verify = None if args.no_verify else verify_event
     fan_out, plugin = plugged_fan_out()
-    async with Relay(args.host, args.port, verify=verify, fan_out=fan_out) as relay:
-        _err(f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop; fan-out: {plugin})")
+    store = None
+    if args.db is not None:
+        from rx_honeybee.relay.sqlite_store import SqliteStore
+
+        store = SqliteStore(args.db)
+    kept = f"in {args.db}" if args.db is not None else "in memory"
+    async with Relay(args.host, args.port, verify=verify, fan_out=fan_out, store=store) as relay:
+        _err(
+            f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop; events {kept},"
+            f" {len(relay.store)} stored; fan-out: {plugin})"
+        )
         never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await _until_interrupted(never)
     _err("rxnostr relay: stopped")
@@ -331,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     relay.add_argument("--port", type=int, default=7777, help="port (default 7777)")
     relay.add_argument("--no-verify", action="store_true", help="accept unsigned events")
+    relay.add_argument(
+        "--db", metavar="PATH", help="keep events in this SQLite file (default: in memory)"
+    )
 
     req = commands.add_parser("req", help="subscribe and print events as JSON lines")
     relay_help = f"relay URL, repeatable (default {DEFAULT_RELAY})"

@@ -34,8 +34,18 @@ class Store(Protocol):
     def add(self, event: dict[str, Any], *, size: int | None = None) -> Outcome:
         """Keep ``event`` per its kind now (waiting for the write); say what happened."""
 
-    def submit(self, event: dict[str, Any], done: Written, *, size: int | None = None) -> None:
-        """Keep ``event`` per its kind; ``done(outcome)`` once written (maybe at once)."""
+    def submit(
+        self,
+        event: dict[str, Any],
+        done: Written,
+        *,
+        size: int | None = None,
+        failed: Callable[[BaseException], object] | None = None,
+    ) -> None:
+        """Keep ``event`` per its kind; ``done(outcome)`` once written (maybe at once).
+
+        A write that fails calls ``failed(error)`` instead (a full disk).
+        """
 
     async def flush(self) -> None:
         """Return once every submitted event is written."""

@@ -571,7 +571,8 @@ class Relay:
         elif is_ephemeral(event["kind"]):  # never stored: no write to wait for
             self._written(event, sender, Outcome.EPHEMERAL)
         else:
-            self.store.submit(event, partial(self._written, event, sender))
+            done, failed = partial(self._written, event, sender), partial(self._lost, event, sender)
+            self.store.submit(event, done, failed=failed)
 
     def _problem(self, event: Mapping[str, Any]) -> str:
         """Why a checked event is refused before it reaches the store, or ``""``."""
@@ -582,6 +583,12 @@ class Relay:
         if not self._verified(event):
             return "invalid: bad event id or signature"
         return ""
+
+    def _lost(self, event: dict[str, Any], sender: Client, error: BaseException) -> None:
+        """The store could not write ``event`` (a full disk): say so, deliver nothing."""
+        if isinstance(error, Exception):
+            sender.conn.report(error)
+        sender.ok(event["id"], False, f"error: could not store the event ({type(error).__name__})")
 
     def _written(
         self, event: dict[str, Any], sender: Client | None, outcome: Outcome

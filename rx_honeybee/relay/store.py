@@ -120,9 +120,17 @@ class EventStore:
         return Outcome.STORED
 
     def submit(
-        self, event: dict[str, Any], done: Callable[[Outcome], object], *, size: int | None = None
+        self,
+        event: dict[str, Any],
+        done: Callable[[Outcome], object],
+        *,
+        size: int | None = None,
+        failed: Callable[[BaseException], object] | None = None,
     ) -> None:
-        """:meth:`add`, and ``done`` with the outcome at once: memory needs no waiting."""
+        """:meth:`add`, and ``done`` with the outcome at once: memory needs no waiting.
+
+        ``failed`` is there for the protocol: adding to memory does not fail.
+        """
         done(self.add(event, size=size))
 
     async def flush(self) -> None:

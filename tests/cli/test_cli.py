@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,11 +39,12 @@ def make_event(n: int, kind: int = 1) -> dict[str, Any]:
     return signed_event(n, seed="cli", kind=kind, content=f"cli note {n} ✓")
 
 
-@pytest.fixture
-def relay_url() -> Iterator[str]:
+@contextmanager
+def running_relay(*options: str) -> Iterator[str]:
+    """``rxnostr relay --no-verify *options`` on a free port; its URL once it listens."""
     port = free_port()
     proc = subprocess.Popen(
-        [*RXNOSTR, "relay", "--port", str(port), "--no-verify"],
+        [*RXNOSTR, "relay", "--port", str(port), "--no-verify", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -58,15 +61,19 @@ def relay_url() -> Iterator[str]:
                 time.sleep(0.05)
         yield f"ws://127.0.0.1:{port}"
     finally:
-        proc.terminate()
+        proc.kill()  # no clean shutdown: what a relay answered OK to must be on disk
         try:
             proc.wait(timeout=10)
         finally:
-            if proc.poll() is None:
-                proc.kill()
             for stream in (proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()
+
+
+@pytest.fixture
+def relay_url() -> Iterator[str]:
+    with running_relay() as url:
+        yield url
 
 
 def test_publish_then_req_round_trip(relay_url: str) -> None:
@@ -87,6 +94,22 @@ def test_publish_then_req_round_trip(relay_url: str) -> None:
     author = events[3]["pubkey"]
     limited = run("req", "--relay", relay_url, "--limit", "1", "-a", author)
     assert [json.loads(line)["id"] for line in limited.stdout.splitlines()] == [events[3]["id"]]
+
+
+def test_relay_with_db_keeps_events_across_a_killed_process(tmp_path: Path) -> None:
+    db = str(tmp_path / "relay.db")
+    events = [make_event(n) for n in range(5)]
+    with running_relay("--db", db) as url:
+        lines = "".join(json.dumps(e) + "\n" for e in events)
+        assert run("publish", "--relay", url, stdin=lines).returncode == 0
+    with running_relay("--db", db) as url:  # a new process on the same file
+        got = run("req", "--relay", url, "-k", "1")
+        assert got.returncode == 0, got.stderr
+        assert sorted(json.loads(line)["id"] for line in got.stdout.splitlines()) == sorted(
+            e["id"] for e in events
+        )
+    with running_relay() as url:  # without --db: nothing kept
+        assert run("req", "--relay", url, "-k", "1").stdout == ""
 
 
 def test_req_drops_and_reports_forged_events_unless_told_not_to_verify(relay_url: str) -> None:

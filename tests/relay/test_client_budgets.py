@@ -18,6 +18,7 @@ from rx_honeybee.testing import until
 from rx_honeybee.transport.server import ConnectionLimits
 from tests.relay.raw import raw_client
 from tests.server.rawsock import open_raw
+from tests.stores import both_stores  # noqa: F401  (each test: memory, then SQLite)
 from tests.support import make_event
 
 pytestmark = [pytest.mark.timeout(30)]

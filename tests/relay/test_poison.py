@@ -15,6 +15,7 @@ import ujson
 from rx_honeybee.relay import Relay
 from rx_honeybee.testing import until
 from tests.relay.raw import Raw, raw_client
+from tests.stores import both_stores  # noqa: F401  (each test: memory, then SQLite)
 from tests.support import make_event
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]

@@ -17,6 +17,7 @@ from rx_honeybee.initiator import OkResult, publish
 from rx_honeybee.relay import Relay
 from rx_honeybee.testing import FAST, until
 from tests.relay.raw import raw_client
+from tests.stores import both_stores  # noqa: F401  (each test: memory, then SQLite)
 from tests.support import make_event
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]

@@ -8,9 +8,11 @@ import pytest
 import ujson
 
 from rx_honeybee import ConnectionConfig
-from rx_honeybee.relay import Relay
+from rx_honeybee.relay import EventStore, Relay
+from rx_honeybee.relay.sqlite_store import SqliteStore
 from rx_honeybee.testing import until
 from tests.relay.raw import raw_client
+from tests.stores import both_stores  # noqa: F401  (each test: memory, then SQLite)
 from tests.support import make_event
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
@@ -86,3 +88,11 @@ async def test_a_superseded_replaceable_event_is_refused_as_replaced() -> None:
         assert ok[2] is False and ok[3].startswith("replaced:"), ok
         assert relay.publish(older) == (False, ok[3])
         assert [e["id"] for e in relay.events] == [newer["id"]]
+
+
+async def test_each_relay_gets_the_store_of_its_run(request: pytest.FixtureRequest) -> None:
+    relay = Relay(max_events=7)  # what tests.stores does to every Relay(...) here
+    run = request.node.callspec.params["both_stores"]
+    expected = SqliteStore if run == "sqlite" else EventStore
+    assert type(relay.store) is expected and relay.store.max_events == 7
+    relay.store.close()

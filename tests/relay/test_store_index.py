@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rx_honeybee.relay import Relay
+from rx_honeybee.relay.backend import Store
+from rx_honeybee.relay.sqlite_store import SqliteStore
 from rx_honeybee.relay.store import (
     MAX_FILTER_VALUES,
     EventStore,
@@ -29,6 +33,26 @@ from rx_roots import select
 from tests.relay.raw import raw_client
 
 pytestmark = [pytest.mark.timeout(60)]
+
+NewStore = Callable[..., Store]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewStore]:
+    """Makes stores of the parametrized kind (caps as keywords), closed after the test."""
+    made: list[Store] = []
+
+    def make(**caps: Any) -> Store:
+        if request.param == "memory":
+            store: Store = EventStore(**caps)
+        else:
+            store = SqliteStore(tmp_path / f"events{len(made)}.db", **caps)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
 
 
 def _hex(*parts: object) -> str:
@@ -109,15 +133,14 @@ def test_indexed_query_is_exactly_select(
     assert store.query(filters, max_limit=max_limit) == expected
 
 
-def _filled(count: int = 5000) -> EventStore:
-    store = EventStore()
+def _filled(store: Store, count: int = 5000) -> Store:
     for n in range(count):
         store.add(_event(n, author=n % 50, kind=1 + n % 3, tags=[("t", f"t{n % 100}")]))
     return store
 
 
-def test_a_filter_examines_only_what_its_index_names() -> None:
-    store = _filled()
+def test_a_filter_examines_only_what_its_index_names(new_store: NewStore) -> None:
+    store = _filled(new_store())
     assert store.query([{"authors": [_hex("nobody")]}, {"#t": ["none"]}, {"kinds": [9]}]) == []
     assert store.examined == 0  # a full scan read all 5000 events per filter
     found = store.query([{"kinds": [1], "authors": [AUTHORS[0]], "limit": 20}])
@@ -141,10 +164,10 @@ def test_filter_lists_past_the_cap_are_refused() -> None:
     assert check_filter_cost([{"kinds": [1, 2, 3]}], max_values=2) is not None
 
 
-def test_the_byte_cap_evicts_the_oldest() -> None:
+def test_the_byte_cap_evicts_the_oldest(new_store: NewStore) -> None:
     events = [_event(n, size=1000) for n in range(10)]
     one = len(ujson.dumps(events[0], ensure_ascii=False))
-    store = EventStore(max_bytes=3 * one + 10)
+    store = new_store(max_bytes=3 * one + 10)
     for event in events:
         assert store.add(event) is Outcome.STORED
     assert list(store) == events[:-4:-1] and store.bytes == 3 * one and store.evicted == 7
@@ -156,7 +179,7 @@ def test_the_byte_cap_evicts_the_oldest() -> None:
     store.clear()
     assert store.bytes == 0 and len(store) == 0
     with pytest.raises(ValueError, match="max_bytes"):
-        EventStore(max_bytes=0)
+        new_store(max_bytes=0)
 
 
 @pytest.mark.asyncio

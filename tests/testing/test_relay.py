@@ -15,6 +15,7 @@ from rx_honeybee import Connection, ConnectionConfig, SubscriptionClosed
 from rx_honeybee.initiator import OkResult, publish, request, use_auth
 from rx_honeybee.testing import Relay
 from rx_roots import ConnectionStatus as S
+from tests.stores import both_stores  # noqa: F401  (each test: memory, then SQLite)
 
 from .helpers import ALICE, BOB, FAST, Peer, fake_verify, make_event, until
 

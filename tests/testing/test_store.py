@@ -1,28 +1,54 @@
-"""The in-memory event store: kinds, duplicates and the cap (pure; shapes: tests/roots)."""
+"""The event stores, memory and SQLite: kinds, duplicates and the cap (shapes: tests/roots)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from rx_honeybee.relay.backend import Store
+from rx_honeybee.relay.sqlite_store import SqliteStore
 from rx_honeybee.relay.store import EventStore, Outcome
 
 from .helpers import BOB, make_event
 
 pytestmark = pytest.mark.timeout(10)
 
+NewStore = Callable[..., Store]
 
-def test_regular_events_are_stored_once_newest_first() -> None:
-    store = EventStore()
+
+@pytest.fixture(params=["memory", "sqlite"])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewStore]:
+    """Makes stores of the parametrized kind (caps as keywords), closed after the test."""
+    made: list[Store] = []
+
+    def make(**caps: Any) -> Store:
+        if request.param == "memory":
+            store: Store = EventStore(**caps)
+        else:
+            store = SqliteStore(tmp_path / f"events{len(made)}.db", **caps)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+def test_regular_events_are_stored_once_newest_first(new_store: NewStore) -> None:
+    store = new_store()
     old, new = make_event(created_at=1), make_event(created_at=2)
     assert store.add(old) is Outcome.STORED
     assert store.add(new) is Outcome.STORED
     assert store.add(dict(old)) is Outcome.DUPLICATE
     assert list(store) == [new, old] and len(store) == 2
-    assert old["id"] in store and store.get(old["id"]) is old and store.get("x") is None
+    assert old["id"] in store and store.get(old["id"]) == old and store.get("x") is None
 
 
-def test_replaceable_newest_wins() -> None:
-    store = EventStore()
+def test_replaceable_newest_wins(new_store: NewStore) -> None:
+    store = new_store()
     first = make_event(kind=0, created_at=10)
     newer = make_event(kind=0, created_at=11)
     older = make_event(kind=0, created_at=9)
@@ -36,21 +62,21 @@ def test_replaceable_newest_wins() -> None:
 
 
 @pytest.mark.parametrize("kind", [3, 10002])
-def test_replaceable_tie_goes_to_the_lowest_id(kind: int) -> None:
+def test_replaceable_tie_goes_to_the_lowest_id(new_store: NewStore, kind: int) -> None:
     low = make_event(kind=kind, created_at=7, event_id="0" * 64)
     high = make_event(kind=kind, created_at=7, event_id="f" * 64)
-    store = EventStore()
+    store = new_store()
     assert store.add(high) is Outcome.STORED
     assert store.add(low) is Outcome.STORED
     assert list(store) == [low]
-    store = EventStore()
+    store = new_store()
     assert store.add(low) is Outcome.STORED
     assert store.add(high) is Outcome.SUPERSEDED
     assert list(store) == [low]
 
 
-def test_addressable_is_keyed_by_d_tag() -> None:
-    store = EventStore()
+def test_addressable_is_keyed_by_d_tag(new_store: NewStore) -> None:
+    store = new_store()
     a1 = make_event(kind=30000, created_at=1, tags=[["d", "a"]])
     b1 = make_event(kind=30000, created_at=1, tags=[["d", "b"]])
     none = make_event(kind=30000, created_at=1)
@@ -66,16 +92,16 @@ def test_addressable_is_keyed_by_d_tag() -> None:
     assert none["id"] not in store
 
 
-def test_ephemeral_events_are_never_stored() -> None:
-    store = EventStore()
+def test_ephemeral_events_are_never_stored(new_store: NewStore) -> None:
+    store = new_store()
     event = make_event(kind=20001)
     assert store.add(event) is Outcome.EPHEMERAL
     assert store.add(event) is Outcome.EPHEMERAL
     assert len(store) == 0
 
 
-def test_the_cap_evicts_the_oldest() -> None:
-    store = EventStore(max_events=3)
+def test_the_cap_evicts_the_oldest(new_store: NewStore) -> None:
+    store = new_store(max_events=3)
     events = [make_event(created_at=t) for t in (5, 1, 4, 3)]
     for event in events:
         store.add(event)
@@ -85,8 +111,8 @@ def test_the_cap_evicts_the_oldest() -> None:
     assert [e["created_at"] for e in store] == [5, 4, 3] and store.evicted == 2
 
 
-def test_evicting_a_replaceable_event_frees_its_slot() -> None:
-    store = EventStore(max_events=1)
+def test_evicting_a_replaceable_event_frees_its_slot(new_store: NewStore) -> None:
+    store = new_store(max_events=1)
     profile = make_event(kind=0, created_at=5)
     store.add(profile)
     store.add(make_event(kind=1, created_at=6))  # evicts the profile
@@ -94,8 +120,8 @@ def test_evicting_a_replaceable_event_frees_its_slot() -> None:
     assert store.add(older_profile) is Outcome.STORED  # no newer version held any more
 
 
-def test_remove_and_clear() -> None:
-    store = EventStore()
+def test_remove_and_clear(new_store: NewStore) -> None:
+    store = new_store()
     a, b = make_event(kind=0, created_at=1), make_event(created_at=1)
     store.add(a)
     store.add(b)
@@ -105,8 +131,8 @@ def test_remove_and_clear() -> None:
     assert len(store) == 0 and list(store) == [] and store.add(b) is Outcome.STORED
 
 
-def test_query_uses_filters_and_the_clamp() -> None:
-    store = EventStore()
+def test_query_uses_filters_and_the_clamp(new_store: NewStore) -> None:
+    store = new_store()
     notes = [make_event(kind=1, created_at=t) for t in range(5)]
     for event in [*notes, make_event(kind=0, created_at=9)]:
         store.add(event)
@@ -115,6 +141,6 @@ def test_query_uses_filters_and_the_clamp() -> None:
     assert store.query([]) == []
 
 
-def test_max_events_must_be_positive() -> None:
+def test_max_events_must_be_positive(new_store: NewStore) -> None:
     with pytest.raises(ValueError, match="max_events"):
-        EventStore(max_events=0)
+        new_store(max_events=0)
