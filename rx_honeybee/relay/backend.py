@@ -3,7 +3,8 @@
 Both stores answer a query exactly as :func:`rx_roots.select` would over the events they
 hold, and decide an event's fate by its kind the same way (:class:`Outcome`). A store may
 take writes off the event loop: :meth:`Store.submit` then calls back once the event is
-written, and the relay answers ``OK`` and delivers the event only then.
+written, and the relay answers ``OK`` and delivers the event only then; and reads:
+:meth:`Store.fetch` calls back with a REQ's stored events.
 """
 
 from __future__ import annotations
@@ -57,6 +58,17 @@ class Store(Protocol):
         self, filters: Sequence[Mapping[str, Any]], *, max_limit: int | None = None
     ) -> list[dict[str, Any]]:
         """The events a REQ with (checked) ``filters`` gets, newest first, each once."""
+
+    def fetch(
+        self,
+        filters: Sequence[Mapping[str, Any]],
+        done: Callable[[list[dict[str, Any]]], object],
+        *,
+        max_limit: int | None = None,
+        failed: Callable[[BaseException], object] | None = None,
+    ) -> None:
+        """:meth:`query`, answered through ``done(events)`` (maybe at once, maybe from a
+        reader thread via the loop); ``failed(error)`` when the read fails."""
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The event with that id, or None."""

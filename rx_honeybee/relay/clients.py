@@ -6,6 +6,7 @@ without flushing, by the ``drop`` callback the relay gives (it tracks the closin
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +24,11 @@ class Client:
     __slots__ = (
         "_drop",
         "_sizes",
+        "backlog",
         "challenge",
         "conn",
         "dropped",
+        "held",
         "last_seen",
         "pubkeys",
         "sub_bytes",
@@ -37,6 +40,8 @@ class Client:
         self.subs: dict[str, list[Filter]] = {}  # sub id → filters
         self._sizes: dict[str, int] = {}  # sub id → bytes of the REQ that opened it
         self.sub_bytes = 0  # bytes of the REQs behind the open subscriptions
+        self.held: dict[str, list[dict[str, Any]]] = {}  # sub id → live events held back
+        self.backlog: deque[str] | None = None  # what it sent while a REQ was being read
         self.last_seen = 0.0  # time.monotonic() of its last envelope
         self.challenge: str | None = None  # the NIP-42 challenge expected back
         self.pubkeys: set[str] = set()  # authenticated as (NIP-42)
@@ -58,6 +63,7 @@ class Client:
         """Forget ``sub_id`` (nothing when it is not open)."""
         if self.subs.pop(sub_id, None) is not None:
             self.sub_bytes -= self._sizes.pop(sub_id)
+            self.held.pop(sub_id, None)
 
     def send(self, send: Callable[..., None], *args: Any) -> None:
         """Queue an answer; a client that cannot keep up (queue full) is dropped."""

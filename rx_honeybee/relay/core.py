@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
@@ -64,6 +65,7 @@ from rx_honeybee.tasks import TaskSet
 from rx_honeybee.transport.server import ConnectionLimits, Server, serve
 from rx_honeybee.write_queue import encoded_size
 from rx_roots import (
+    Filter,
     InvalidEvent,
     InvalidFilter,
     RootsError,
@@ -106,6 +108,7 @@ DEFAULT_MAX_QUEUED = 32 * 1024 * 1024
 DEFAULT_MAX_SUBSCRIPTION_BYTES = 1024 * 1024
 """Each client's budget for the REQs behind its open subscriptions, in bytes."""
 
+_MIN_BACKLOG = 1024  # envelopes a client may always send while its REQ is read
 _POLICY_VIOLATION = 1008  # the websocket close code for a client cut off for flooding
 _SUB_ID_ROOM = 6 * MAX_SUB_ID + 2  # bytes the longest sub id may take in a delivery
 
@@ -247,6 +250,8 @@ class Relay:
             limit = DEFAULT_LIMIT
         self.limit = limit  # per-client bucket on envelopes, answered when over
         self._floods: dict[Connection, Flood] = {}  # each client's bucket
+        # envelopes a client may send while its REQ is read: a second of its rate, and more
+        self._max_backlog = max(_MIN_BACKLOG, limit.burst + int(limit.messages_per_sec))
         self.max_message_length = config.max_message_size  # largest frame, both ways
         # aiohttp refuses a frame of exactly max_msg_size bytes: one more lets the
         # advertised max_message_length itself through.
@@ -394,7 +399,16 @@ class Relay:
             self._on_message(client, env)
 
     def _on_message(self, client: Client, env: str) -> None:
-        if client.dropped or self.hooks.hold(client.conn, env):
+        if client.dropped:
+            return
+        backlog = client.backlog
+        if backlog is not None:  # its REQ's stored events are being read: keep the order
+            if len(backlog) >= self._max_backlog:
+                self._cut_off(client)
+            else:
+                backlog.append(env)
+            return
+        if self.hooks.hold(client.conn, env):
             return
         self.received_count += 1
         client.last_seen = time.monotonic()
@@ -425,10 +439,7 @@ class Relay:
         """Answer an envelope over the client's rate limit; cut off a client that floods."""
         flood = self._floods[client.conn]
         if flood.refused >= self.limit.max_dropped:
-            client.notice("rate-limited: flooding; disconnecting")
-            client.dropped = True
-            conn = client.conn
-            self._tasks.spawn(conn.close(flush_timeout=0.2, code=_POLICY_VIOLATION, reason="flood"))
+            self._cut_off(client)
             return
         reason = "rate-limited: slow down"
         try:
@@ -447,6 +458,13 @@ class Relay:
         except RootsError:
             pass
         client.notice(reason)
+
+    def _cut_off(self, client: Client) -> None:
+        """Disconnect a flooding client with 1008 (policy violation)."""
+        client.notice("rate-limited: flooding; disconnecting")
+        client.dropped = True
+        conn = client.conn
+        self._tasks.spawn(conn.close(flush_timeout=0.2, code=_POLICY_VIOLATION, reason="flood"))
 
     def _on_req(self, client: Client, env: str) -> None:
         try:
@@ -493,14 +511,57 @@ class Relay:
             client.closed(sub_id, f"rate-limited: subscriptions over {budget} bytes")
             return
         client.subscribe(sub_id, filters, size)
+        client.held[sub_id] = []  # live events wait until the stored ones are out
+        client.backlog = deque()  # and so does what the client sends next
+        answer = partial(self._answer, client, sub_id, filters)
+        failed = partial(self._unanswered, client, sub_id, filters)
+        self.store.fetch(filters, answer, max_limit=self.max_limit, failed=failed)
+
+    def _resume(self, client: Client) -> None:
+        """Handle what the client sent while its REQ was read, until the next such REQ."""
+        backlog, client.backlog = client.backlog, None
+        while backlog:
+            self._on_message(client, backlog.popleft())
+            if client.backlog is not None:  # another REQ is being read: wait again
+                client.backlog.extend(backlog)
+                return
+
+    def _answer(
+        self, client: Client, sub_id: str, filters: list[Filter], events: list[dict[str, Any]]
+    ) -> None:
+        """Send a REQ's stored ``events`` (cut at ``max_answer_bytes``), EOSE, then the live
+        events that arrived meanwhile and are not among them."""
+        try:
+            if client.subs.get(sub_id) is filters:  # not dropped meanwhile
+                self._send_answer(client, sub_id, events)
+        finally:
+            self._resume(client)
+
+    def _send_answer(self, client: Client, sub_id: str, events: list[dict[str, Any]]) -> None:
+        held = client.held.pop(sub_id, [])
         room = self.max_answer_bytes
-        for event in self.store.query(filters, max_limit=self.max_limit):
+        for event in events:
             envelope = enclose_subscription_event(sub_id, event)
             room -= encoded_size(envelope)
             if room < 0:  # the rest of the answer is cut, as a limit would cut it
                 break
             client.send(Connection.send, envelope)
         client.send(responder.send_eose, sub_id)
+        if held:
+            sent = {event["id"] for event in events}
+            for event in held:
+                if event["id"] not in sent:
+                    client.send(responder.send_event, sub_id, event)
+
+    def _unanswered(
+        self, client: Client, sub_id: str, filters: list[Filter], error: BaseException
+    ) -> None:
+        """The store could not read a REQ's events: end it with ``CLOSED error:``."""
+        if client.subs.get(sub_id) is filters:
+            if isinstance(error, Exception):
+                client.conn.report(error)
+            client.closed(sub_id, f"error: could not read stored events ({type(error).__name__})")
+        self._resume(client)
 
     def _on_close(self, client: Client, env: str) -> None:
         client.unsubscribe(find_close(env))
@@ -612,9 +673,13 @@ class Relay:
         for client in list(self._clients.values()):
             if client.dropped:
                 continue
+            held = client.held
             for sub_id, filters in list(client.subs.items()):
                 if matches_any(filters, event):
-                    targets.setdefault(sub_id, []).append(_Delivery(client))
+                    if sub_id in held:  # its stored events are still being read
+                        held[sub_id].append(event)
+                    else:
+                        targets.setdefault(sub_id, []).append(_Delivery(client))
         for sub_id, deliveries in targets.items():
             try:  # one subscription's failure must never stop the others' delivery
                 envelope = enclose_subscription_event(sub_id, event)

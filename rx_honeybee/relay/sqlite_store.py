@@ -47,6 +47,7 @@ from rx_honeybee.relay.sqlite_query import (
     tag_rows,
     translate,
 )
+from rx_honeybee.relay.sqlite_readers import ReaderPool
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, Outcome
 from rx_roots import address_of, is_ephemeral, sort_key
 
@@ -141,6 +142,7 @@ class SqliteStore:
             self._pending = _Tally(count, total, 0)  # the writer's, inside a transaction
             self._transaction([self._evict])  # the caps of this instance
             self._reader = _connect(self.path)  # the last step that may fail
+            self._readers = ReaderPool(self.path)  # REQs off the loop (fetch)
         except BaseException:
             self._writer.close()
             raise
@@ -206,6 +208,7 @@ class SqliteStore:
             self._closed = True
             self._jobs.put(None)
         self._thread.join()
+        self._readers.close()
         with self._read_lock:
             self._reader.close()
 
@@ -219,25 +222,40 @@ class SqliteStore:
         As :func:`rx_roots.select`: each filter its newest ``min(limit, max_limit)``
         matches, their union; one SQL query per filter, in one read transaction.
         """
-        found: dict[str, tuple[int, str]] = {}
         with self._reading() as conn:
-            conn.execute("BEGIN")
-            try:
-                for flt in filters:
-                    cap = flt.get("limit")
-                    if max_limit is not None:
-                        cap = max_limit if cap is None else min(cap, max_limit)
-                    plan = translate(flt, cap)
-                    if plan is None:
-                        continue
-                    rows = conn.execute(*plan).fetchall()
-                    self._examined += len(rows)
-                    for event_id, created_at, text in rows:
-                        found[event_id] = (-created_at, text)
-            finally:
-                conn.execute("COMMIT")
-        ordered = sorted(found.items(), key=lambda item: (item[1][0], item[0]))
-        return [ujson.loads(text) for _, (_, text) in ordered]
+            texts, examined = _select(conn, filters, max_limit)
+        self._examined += examined
+        return list(map(ujson.loads, texts))
+
+    def fetch(
+        self,
+        filters: Sequence[Mapping[str, Any]],
+        done: Callable[[list[dict[str, Any]]], object],
+        *,
+        max_limit: int | None = None,
+        failed: Callable[[BaseException], object] | None = None,
+    ) -> None:
+        """:meth:`query` on a reader thread; ``done(events)`` on this loop afterwards.
+
+        Call it on a running event loop. A failed read calls ``failed(error)`` (or is
+        logged without one).
+        """
+        if self._closed:
+            raise InvalidState("the SQLite store is closed")
+
+        def answered(result: tuple[list[str], int]) -> None:
+            self._examined += result[1]
+            done(list(map(ujson.loads, result[0])))  # here: a reader holding the GIL to
+            # decode would slow every system call of the loop (a GIL convoy)
+
+        def not_answered(error: BaseException) -> None:
+            if failed is None:
+                _log.error("an SQLite query failed: %r", error)
+            else:
+                failed(error)
+
+        read = partial(_select, filters=filters, max_limit=max_limit)
+        self._readers.run(read, answered, not_answered)
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The stored event with that id, or None."""
@@ -399,6 +417,32 @@ class SqliteStore:
         conn.execute("DELETE FROM events")
         conn.execute("DELETE FROM tags")
         self._pending.events = self._pending.bytes = 0
+
+
+def _select(
+    conn: sqlite3.Connection, filters: Sequence[Mapping[str, Any]], max_limit: int | None
+) -> tuple[list[str], int]:
+    """The JSON texts of the events ``filters`` select (as :meth:`SqliteStore.query`),
+    and the rows read."""
+    found: dict[str, tuple[int, str]] = {}
+    examined = 0
+    conn.execute("BEGIN")
+    try:
+        for flt in filters:
+            cap = flt.get("limit")
+            if max_limit is not None:
+                cap = max_limit if cap is None else min(cap, max_limit)
+            plan = translate(flt, cap)
+            if plan is None:
+                continue
+            rows = conn.execute(*plan).fetchall()
+            examined += len(rows)
+            for event_id, created_at, text in rows:
+                found[event_id] = (-created_at, text)
+    finally:
+        conn.execute("COMMIT")
+    ordered = sorted(found.items(), key=lambda item: (item[1][0], item[0]))
+    return [text for _, (_, text) in ordered], examined
 
 
 def _check_storable(event: Mapping[str, Any]) -> None:

@@ -42,6 +42,10 @@ def _writers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "rxnostr-sqlite"]
 
 
+def _readers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("rxnostr-sqlite-read")]
+
+
 @st.composite
 def hitting_filters(draw: st.DrawFn, events: list[dict[str, Any]]) -> dict[str, Any]:
     """A filter built around one of ``events`` (random ones rarely match anything)."""
@@ -280,7 +284,7 @@ async def test_close_commits_what_is_queued_and_then_refuses_everything(tmp_path
         store.submit(_event(n), done.append)
     store.close()
     store.close()  # idempotent
-    assert _writers() == []
+    assert _writers() == [] and _readers() == []
     await asyncio.sleep(0)
     assert done == [Outcome.STORED] * 100  # answered on the loop after the commit
     for call in (
@@ -293,6 +297,7 @@ async def test_close_commits_what_is_queued_and_then_refuses_everything(tmp_path
         lambda: _event(1)["id"] in store,
         lambda: len(store),
         lambda: list(store),
+        lambda: store.fetch([{}], print),
     ):
         with pytest.raises(InvalidState, match="closed"):
             call()
@@ -382,3 +387,65 @@ def test_reads_from_other_threads_see_committed_writes(store: SqliteStore) -> No
 
 def _ignore(outcome: Outcome) -> None:
     pass
+
+
+@pytest.mark.asyncio
+async def test_fetch_reads_on_reader_threads_and_answers_on_the_loop(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rx_honeybee.relay import sqlite_store
+
+    events = [_event(n, author=n % 3) for n in range(50)]
+    for event in events:
+        store.submit(event, _ignore)
+    await store.flush()
+    filters = [[{"authors": [AUTHORS[n % 3]], "limit": 5}] for n in range(6)]
+    expected = [store.query(flt) for flt in filters[:3]]
+    readers: list[int] = []
+    select_rows = sqlite_store._select
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        readers.append(threading.get_ident())
+        return select_rows(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite_store, "_select", spy)
+    loop_thread = threading.get_ident()
+    answers: list[tuple[list[dict[str, Any]], int]] = []
+    for flt in filters:
+        store.fetch(flt, lambda got: answers.append((got, threading.get_ident())))
+    assert answers == []  # never at once: a reader thread reads first
+    await _until(lambda: len(answers) == 6)
+    assert {thread for _, thread in answers} == {loop_thread}
+    assert loop_thread not in readers and len(readers) == 6
+    assert sorted(map(str, (got for got, _ in answers))) == sorted(map(str, expected * 2))
+    before = store.examined
+    store.fetch([{"limit": 7}], lambda got: answers.append((got, 0)))
+    await _until(lambda: len(answers) == 7)
+    assert store.examined - before == 7
+
+
+@pytest.mark.asyncio
+async def test_a_failed_fetch_calls_failed_or_is_logged(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rx_honeybee.relay import sqlite_store
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_store, "_select", broken)
+    errors: list[BaseException] = []
+    store.fetch([{}], print, failed=errors.append)
+    await _until(lambda: len(errors) == 1)
+    assert isinstance(errors[0], sqlite3.OperationalError)
+    with caplog.at_level(logging.ERROR):
+        store.fetch([{}], print)
+        await _until(lambda: "an SQLite query failed" in caplog.text)
+
+
+async def _until(predicate: Any) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met within 5 s")
