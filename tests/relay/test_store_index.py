@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,7 +20,6 @@ from hypothesis import strategies as st
 
 from rx_honeybee.relay import Relay
 from rx_honeybee.relay.backend import Store
-from rx_honeybee.relay.sqlite_store import SqliteStore
 from rx_honeybee.relay.store import (
     MAX_FILTER_VALUES,
     EventStore,
@@ -31,28 +28,9 @@ from rx_honeybee.relay.store import (
 )
 from rx_roots import select
 from tests.relay.raw import raw_client
+from tests.stores import NewStore, new_store_fixture  # noqa: F401  (memory, then SQLite)
 
 pytestmark = [pytest.mark.timeout(60)]
-
-NewStore = Callable[..., Store]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewStore]:
-    """Makes stores of the parametrized kind (caps as keywords), closed after the test."""
-    made: list[Store] = []
-
-    def make(**caps: Any) -> Store:
-        if request.param == "memory":
-            store: Store = EventStore(**caps)
-        else:
-            store = SqliteStore(tmp_path / f"events{len(made)}.db", **caps)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
 
 
 def _hex(*parts: object) -> str:

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from rx_honeybee.relay.backend import Store
-from rx_honeybee.relay.sqlite_store import SqliteStore
-from rx_honeybee.relay.store import EventStore, Outcome
+from rx_honeybee.relay.store import Outcome
+from tests.stores import NewStore, new_store_fixture  # noqa: F401  (memory, then SQLite)
 
 from .helpers import BOB, make_event
 
 pytestmark = pytest.mark.timeout(10)
-
-NewStore = Callable[..., Store]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewStore]:
-    """Makes stores of the parametrized kind (caps as keywords), closed after the test."""
-    made: list[Store] = []
-
-    def make(**caps: Any) -> Store:
-        if request.param == "memory":
-            store: Store = EventStore(**caps)
-        else:
-            store = SqliteStore(tmp_path / f"events{len(made)}.db", **caps)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
 
 
 def test_regular_events_are_stored_once_newest_first(new_store: NewStore) -> None:
