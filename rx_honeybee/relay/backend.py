@@ -14,10 +14,15 @@ from typing import Any, Protocol
 
 from rx_honeybee.relay.store import Outcome
 
-__all__ = ["Store", "Written"]
+__all__ = ["Found", "Store", "Written"]
 
 Written = Callable[[Outcome], object]
 """Called (on the event loop) with what became of a submitted event, once it is written."""
+
+Found = Sequence[tuple[str, dict[str, Any] | str]]
+"""A REQ's stored events as :meth:`Store.fetch` answers: ``(id, event)`` newest first, the
+event as a dict or as its JSON text (a store that keeps text need not decode it only for
+the relay to encode it again: ``enclose_subscription_event`` takes either)."""
 
 
 class Store(Protocol):
@@ -62,13 +67,13 @@ class Store(Protocol):
     def fetch(
         self,
         filters: Sequence[Mapping[str, Any]],
-        done: Callable[[list[dict[str, Any]]], object],
+        done: Callable[[Found], object],
         *,
         max_limit: int | None = None,
         failed: Callable[[BaseException], object] | None = None,
     ) -> None:
-        """:meth:`query`, answered through ``done(events)`` (maybe at once, maybe from a
-        reader thread via the loop); ``failed(error)`` when the read fails."""
+        """:meth:`query`'s events as :data:`Found`, through ``done`` (maybe at once, maybe
+        from a reader thread via the loop); ``failed(error)`` when the read fails."""
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The event with that id, or None."""

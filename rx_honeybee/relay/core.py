@@ -53,7 +53,7 @@ from rx_honeybee.connection import Connection
 from rx_honeybee.interfaces import FanOut, send_each
 from rx_honeybee.relay import responder
 from rx_honeybee.relay.auth import auth_problem
-from rx_honeybee.relay.backend import Store
+from rx_honeybee.relay.backend import Found, Store
 from rx_honeybee.relay.canonical import canonical, encodable, sub_id_of
 from rx_honeybee.relay.clients import Client
 from rx_honeybee.relay.flood import Flood, backstop
@@ -526,9 +526,7 @@ class Relay:
                 client.backlog.extend(backlog)
                 return
 
-    def _answer(
-        self, client: Client, sub_id: str, filters: list[Filter], events: list[dict[str, Any]]
-    ) -> None:
+    def _answer(self, client: Client, sub_id: str, filters: list[Filter], events: Found) -> None:
         """Send a REQ's stored ``events`` (cut at ``max_answer_bytes``), EOSE, then the live
         events that arrived meanwhile and are not among them."""
         try:
@@ -537,21 +535,21 @@ class Relay:
         finally:
             self._resume(client)
 
-    def _send_answer(self, client: Client, sub_id: str, events: list[dict[str, Any]]) -> None:
+    def _send_answer(self, client: Client, sub_id: str, events: Found) -> None:
         held = client.held.pop(sub_id, [])
         room = self.max_answer_bytes
-        for event in events:
+        sent: set[str] = set()
+        for event_id, event in events:
             envelope = enclose_subscription_event(sub_id, event)
             room -= encoded_size(envelope)
             if room < 0:  # the rest of the answer is cut, as a limit would cut it
                 break
             client.send(Connection.send, envelope)
+            sent.add(event_id)
         client.send(responder.send_eose, sub_id)
-        if held:
-            sent = {event["id"] for event in events}
-            for event in held:
-                if event["id"] not in sent:
-                    client.send(responder.send_event, sub_id, event)
+        for event in held:
+            if event["id"] not in sent:
+                client.send(responder.send_event, sub_id, event)
 
     def _unanswered(
         self, client: Client, sub_id: str, filters: list[Filter], error: BaseException

@@ -38,7 +38,7 @@ from typing import Any, cast
 import ujson
 
 from rx_honeybee.errors import InvalidState
-from rx_honeybee.relay.backend import Written
+from rx_honeybee.relay.backend import Found, Written
 from rx_honeybee.relay.sqlite_query import (
     INT64_MAX,
     INT64_MIN,
@@ -223,19 +223,20 @@ class SqliteStore:
         matches, their union; one SQL query per filter, in one read transaction.
         """
         with self._reading() as conn:
-            texts, examined = _select(conn, filters, max_limit)
+            found, examined = _select(conn, filters, max_limit)
         self._examined += examined
-        return list(map(ujson.loads, texts))
+        return [ujson.loads(text) for _, text in found]
 
     def fetch(
         self,
         filters: Sequence[Mapping[str, Any]],
-        done: Callable[[list[dict[str, Any]]], object],
+        done: Callable[[Found], object],
         *,
         max_limit: int | None = None,
         failed: Callable[[BaseException], object] | None = None,
     ) -> None:
-        """:meth:`query` on a reader thread; ``done(events)`` on this loop afterwards.
+        """:meth:`query` on a reader thread; ``done`` with ``(id, JSON text)`` of each event
+        on this loop afterwards (the texts as stored: nothing is decoded).
 
         Call it on a running event loop. A failed read calls ``failed(error)`` (or is
         logged without one).
@@ -243,10 +244,9 @@ class SqliteStore:
         if self._closed:
             raise InvalidState("the SQLite store is closed")
 
-        def answered(result: tuple[list[str], int]) -> None:
+        def answered(result: tuple[list[tuple[str, str]], int]) -> None:
             self._examined += result[1]
-            done(list(map(ujson.loads, result[0])))  # here: a reader holding the GIL to
-            # decode would slow every system call of the loop (a GIL convoy)
+            done(result[0])
 
         def not_answered(error: BaseException) -> None:
             if failed is None:
@@ -421,8 +421,8 @@ class SqliteStore:
 
 def _select(
     conn: sqlite3.Connection, filters: Sequence[Mapping[str, Any]], max_limit: int | None
-) -> tuple[list[str], int]:
-    """The JSON texts of the events ``filters`` select (as :meth:`SqliteStore.query`),
+) -> tuple[list[tuple[str, str]], int]:
+    """``(id, JSON text)`` of the events ``filters`` select (as :meth:`SqliteStore.query`),
     and the rows read."""
     found: dict[str, tuple[int, str]] = {}
     examined = 0
@@ -442,7 +442,7 @@ def _select(
     finally:
         conn.execute("COMMIT")
     ordered = sorted(found.items(), key=lambda item: (item[1][0], item[0]))
-    return [text for _, (_, text) in ordered], examined
+    return [(event_id, text) for event_id, (_, text) in ordered], examined
 
 
 def _check_storable(event: Mapping[str, Any]) -> None:

@@ -171,13 +171,13 @@ class EventStore:
     def fetch(
         self,
         filters: Sequence[Mapping[str, Any]],
-        done: Callable[[list[dict[str, Any]]], object],
+        done: Callable[[list[tuple[str, dict[str, Any] | str]]], object],
         *,
         max_limit: int | None = None,
         failed: Callable[[BaseException], object] | None = None,
     ) -> None:
-        """:meth:`query`, and ``done`` with its events at once (an index read is quick)."""
-        done(self.query(filters, max_limit=max_limit))
+        """:meth:`query`'s ``(id, event)`` pairs, to ``done`` at once (an index read is quick)."""
+        done([(event["id"], event) for event in self.query(filters, max_limit=max_limit)])
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The stored event with that id, or None."""

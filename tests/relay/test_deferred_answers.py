@@ -15,13 +15,14 @@ import pytest
 import ujson
 
 from rx_honeybee.relay import EventStore, Relay
+from rx_honeybee.relay.backend import Found
 from rx_honeybee.testing import until
 from tests.relay.raw import raw_client
 from tests.support import make_event
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
 
-_Done = Callable[[list[dict[str, Any]]], object]
+_Done = Callable[[Found], object]
 _Failed = Callable[[BaseException], object] | None
 
 
@@ -30,7 +31,7 @@ class ParkedStore(EventStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.parked: list[tuple[_Done, _Failed, list[dict[str, Any]]]] = []
+        self.parked: list[tuple[_Done, _Failed, Found]] = []
 
     def fetch(
         self,
@@ -40,7 +41,8 @@ class ParkedStore(EventStore):
         max_limit: int | None = None,
         failed: _Failed = None,
     ) -> None:
-        self.parked.append((done, failed, self.query(filters, max_limit=max_limit)))
+        found = [(event["id"], event) for event in self.query(filters, max_limit=max_limit)]
+        self.parked.append((done, failed, found))
 
     def release(self) -> None:
         done, _, events = self.parked.pop(0)
@@ -75,7 +77,7 @@ async def test_a_live_event_already_in_the_answer_is_not_sent_twice() -> None:
         await until(lambda: len(store.parked) == 1)
         relay.publish(event)
         done, failed, _ = store.parked.pop(0)
-        store.parked.append((done, failed, [event]))  # a read that saw it too
+        store.parked.append((done, failed, [(event["id"], event)]))  # a read that saw it too
         store.release()
         await client.wait_for("EOSE", "s")
         await client.send(ujson.dumps(["REQ", "t", {"ids": [event["id"]]}]))
@@ -142,3 +144,22 @@ async def test_a_client_piling_up_envelopes_meanwhile_is_cut_off_with_1008() -> 
         await until(lambda: client.closed_code is not None)
         assert client.closed_code == 1008
         assert client.of("NOTICE") == [["NOTICE", "rate-limited: flooding; disconnecting"]]
+
+
+async def test_a_live_event_cut_from_the_answer_still_comes_live() -> None:
+    store = ParkedStore()
+    big = [make_event(n, content="x" * 50_000) for n in range(20)]  # 1 MB: past the cut
+    live = make_event(99)
+    async with (
+        Relay(store=store, max_queued_bytes=1024 * 1024 + 1) as relay,
+        raw_client(relay.url) as client,
+    ):
+        await client.send(ujson.dumps(["REQ", "s", {"kinds": [1]}]))
+        await until(lambda: len(store.parked) == 1)
+        relay.publish(live)
+        done, failed, _ = store.parked.pop(0)
+        store.parked.append((done, failed, [*((e["id"], e) for e in big), (live["id"], live)]))
+        store.release()
+        await client.wait_for("EOSE", "s")
+        await until(lambda: client.frames[-1] == ["EVENT", "s", live])
+        assert len(client.of("EVENT", "s")) < 12  # the stored answer was cut

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import ujson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -411,15 +412,20 @@ async def test_fetch_reads_on_reader_threads_and_answers_on_the_loop(
     monkeypatch.setattr(sqlite_store, "_select", spy)
     loop_thread = threading.get_ident()
     answers: list[tuple[list[dict[str, Any]], int]] = []
+
+    def answer(found: Any) -> None:
+        assert all(isinstance(text, str) for _, text in found)  # as stored, not decoded
+        answers.append(([ujson.loads(text) for _, text in found], threading.get_ident()))
+
     for flt in filters:
-        store.fetch(flt, lambda got: answers.append((got, threading.get_ident())))
+        store.fetch(flt, answer)
     assert answers == []  # never at once: a reader thread reads first
     await _until(lambda: len(answers) == 6)
     assert {thread for _, thread in answers} == {loop_thread}
     assert loop_thread not in readers and len(readers) == 6
     assert sorted(map(str, (got for got, _ in answers))) == sorted(map(str, expected * 2))
     before = store.examined
-    store.fetch([{"limit": 7}], lambda got: answers.append((got, 0)))
+    store.fetch([{"limit": 7}], answer)
     await _until(lambda: len(answers) == 7)
     assert store.examined - before == 7
 
