@@ -68,3 +68,17 @@ async def test_a_client_that_keeps_flooding_is_disconnected() -> None:
         assert client.closed_code == 1008  # policy violation, as InboundLimit promises
         assert len(client.of("CLOSED")) >= 3
         await until(lambda: relay.clients == 0)
+
+
+async def test_the_1008_cut_off_is_reachable_with_the_default_limit() -> None:
+    async with Relay() as relay, raw_client(relay.url) as client:
+        for _ in range(9000):  # burst 5,000 + ~1 s of refill, then 1,000 refusals in a row
+            try:
+                await client.send('["X"]')
+            except (ConnectionError, RuntimeError):
+                break  # the relay closed it meanwhile
+            if client.closed_code is not None:
+                break
+        await until(lambda: client.closed_code is not None, 10.0)
+        assert client.closed_code == 1008
+        assert ["NOTICE", "rate-limited: flooding; disconnecting"] in client.frames
