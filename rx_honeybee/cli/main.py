@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import importlib.metadata
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -280,24 +281,31 @@ async def _one_ok(
 
 
 async def _relay(args: argparse.Namespace) -> int:
-    from rx_honeybee.relay import Relay
+    from rx_honeybee.relay import Relay, SqliteStore
     from rx_honeybee.verify import verify_event
 
     verify = None if args.no_verify else verify_event
     fan_out, plugin = plugged_fan_out()
     store = None
     if args.db is not None:
-        from rx_honeybee.relay.sqlite_store import SqliteStore
-
-        store = SqliteStore(args.db)
+        try:
+            store = SqliteStore(args.db)
+        except (ValueError, sqlite3.Error) as exc:
+            _err(f"rxnostr relay: cannot keep events in {args.db}: {exc}")
+            return EXIT_USAGE
     kept = f"in {args.db}" if args.db is not None else "in memory"
-    async with Relay(args.host, args.port, verify=verify, fan_out=fan_out, store=store) as relay:
-        _err(
-            f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop; events {kept},"
-            f" {len(relay.store)} stored; fan-out: {plugin})"
-        )
-        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await _until_interrupted(never)
+    try:
+        relay = Relay(args.host, args.port, verify=verify, fan_out=fan_out, store=store)
+        async with relay:
+            _err(
+                f"rxnostr relay: listening on {relay.url} (Ctrl-C to stop; events {kept},"
+                f" {len(relay.store)} stored; fan-out: {plugin})"
+            )
+            never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            await _until_interrupted(never)
+    finally:  # also when the port is taken: the file is let go of
+        if store is not None:
+            store.close()
     _err("rxnostr relay: stopped")
     return EXIT_OK
 

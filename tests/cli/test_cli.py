@@ -112,6 +112,12 @@ def test_relay_with_db_keeps_events_across_a_killed_process(tmp_path: Path) -> N
         assert run("req", "--relay", url, "-k", "1").stdout == ""
 
 
+def test_relay_with_a_db_it_cannot_use_exits_2(tmp_path: Path) -> None:
+    got = run("relay", "--port", str(free_port()), "--db", str(tmp_path / "no" / "such.db"))
+    assert got.returncode == 2
+    assert "rxnostr relay: cannot keep events in" in got.stderr and "Traceback" not in got.stderr
+
+
 def test_req_drops_and_reports_forged_events_unless_told_not_to_verify(relay_url: str) -> None:
     genuine = make_event(1)
     forged = {**make_event(2), "content": "not what was signed"}  # a relay's forgery
