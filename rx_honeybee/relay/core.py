@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
@@ -52,20 +51,21 @@ from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.connection import Connection
 from rx_honeybee.interfaces import FanOut, send_each
 from rx_honeybee.relay import responder
+from rx_honeybee.relay.answers import Answers
 from rx_honeybee.relay.auth import auth_problem
-from rx_honeybee.relay.backend import Found, Store
+from rx_honeybee.relay.backend import Store
 from rx_honeybee.relay.canonical import canonical, encodable, sub_id_of
 from rx_honeybee.relay.clients import Client
 from rx_honeybee.relay.flood import Flood, backstop
+from rx_honeybee.relay.gate import EventGate, Verifier
 from rx_honeybee.relay.hooks import RelayHooks, Silence
 from rx_honeybee.relay.idle import IdleWatch
 from rx_honeybee.relay.info import MAX_SUB_ID, default_info
+from rx_honeybee.relay.refusals import answer_rate_limited
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, EventStore, Outcome, check_filter_cost
 from rx_honeybee.tasks import TaskSet
 from rx_honeybee.transport.server import ConnectionLimits, Server, serve
-from rx_honeybee.write_queue import encoded_size
 from rx_roots import (
-    Filter,
     InvalidEvent,
     InvalidFilter,
     RootsError,
@@ -90,8 +90,6 @@ __all__ = [
     "Verifier",
 ]
 
-Verifier = Callable[[Mapping[str, Any]], bool]
-"""``verify(event)``: True when the event's id and signature are right."""
 
 DEFAULT_LIMIT = InboundLimit(messages_per_sec=1000.0, burst=5000, max_dropped=1000)
 """The relay's inbound token bucket per client unless ``limit=`` says otherwise."""
@@ -110,7 +108,6 @@ DEFAULT_MAX_SUBSCRIPTION_BYTES = 1024 * 1024
 
 _MIN_BACKLOG = 1024  # envelopes a client may always send while its REQ is read
 _POLICY_VIOLATION = 1008  # the websocket close code for a client cut off for flooding
-_SUB_ID_ROOM = 6 * MAX_SUB_ID + 2  # bytes the longest sub id may take in a delivery
 
 
 class _Delivery(NamedTuple):
@@ -216,12 +213,10 @@ class Relay:
         if not idle_timeout > 0:
             raise ValueError(f"idle_timeout must be > 0, got {idle_timeout}")
         self.host = host  # interface
-        self.verify = verify  # id/signature check, or None
         self.auth = auth  # NIP-42 required
         self.max_subscriptions = max_subscriptions  # per client
         self.max_filters = max_filters  # per REQ
         self.max_limit = max_limit  # clamp on limit
-        self.max_future = max_future  # seconds created_at may be ahead
         if store is None:
             store = EventStore(max_events, max_bytes)
         self.store: Store = store  # the events; survives restarts
@@ -253,6 +248,8 @@ class Relay:
         # envelopes a client may send while its REQ is read: a second of its rate, and more
         self._max_backlog = max(_MIN_BACKLOG, limit.burst + int(limit.messages_per_sec))
         self.max_message_length = config.max_message_size  # largest frame, both ways
+        self.gate = EventGate(verify, max_future, self.max_message_length)  # OK false reasons
+        self._answers = Answers(max_limit, self.max_answer_bytes, self._resume)  # REQs
         # aiohttp refuses a frame of exactly max_msg_size bytes: one more lets the
         # advertised max_message_length itself through.
         wire_size = config.max_message_size + 1
@@ -347,7 +344,7 @@ class Relay:
             checked = canonical(check_event(dict(event)))
         except InvalidEvent as exc:
             return False, f"invalid: {exc}"
-        problem = self._problem(checked)
+        problem = self.gate.problem(checked)
         if problem:
             return False, problem
         return self._written(checked, None, self.store.add(checked))
@@ -441,23 +438,7 @@ class Relay:
         if flood.refused >= self.limit.max_dropped:
             self._cut_off(client)
             return
-        reason = "rate-limited: slow down"
-        try:
-            if label == "REQ":
-                sub_id = find_req(env)[0]
-                if encodable(sub_id):
-                    client.closed(sub_id, reason)
-                    return
-            elif label in ("EVENT", "AUTH"):
-                event_id = readable_id(
-                    find_event(env) if label == "EVENT" else find_auth_response(env)
-                )
-                if event_id is not None and encodable(event_id):
-                    client.ok(event_id, False, reason)
-                    return
-        except RootsError:
-            pass
-        client.notice(reason)
+        answer_rate_limited(client, label, env)
 
     def _cut_off(self, client: Client) -> None:
         """Disconnect a flooding client with 1008 (policy violation)."""
@@ -511,11 +492,7 @@ class Relay:
             client.closed(sub_id, f"rate-limited: subscriptions over {budget} bytes")
             return
         client.subscribe(sub_id, filters, size)
-        client.held[sub_id] = []  # live events wait until the stored ones are out
-        client.backlog = deque()  # and so does what the client sends next
-        answer = partial(self._answer, client, sub_id, filters)
-        failed = partial(self._unanswered, client, sub_id, filters)
-        self.store.fetch(filters, answer, max_limit=self.max_limit, failed=failed)
+        self._answers.begin(self.store, client, sub_id, filters)
 
     def _resume(self, client: Client) -> None:
         """Handle what the client sent while its REQ was read, until the next such REQ."""
@@ -525,41 +502,6 @@ class Relay:
             if client.backlog is not None:  # another REQ is being read: wait again
                 client.backlog.extend(backlog)
                 return
-
-    def _answer(self, client: Client, sub_id: str, filters: list[Filter], events: Found) -> None:
-        """Send a REQ's stored ``events`` (cut at ``max_answer_bytes``), EOSE, then the live
-        events that arrived meanwhile and are not among them."""
-        try:
-            if client.subs.get(sub_id) is filters:  # not dropped meanwhile
-                self._send_answer(client, sub_id, events)
-        finally:
-            self._resume(client)
-
-    def _send_answer(self, client: Client, sub_id: str, events: Found) -> None:
-        held = client.held.pop(sub_id, [])
-        room = self.max_answer_bytes
-        sent: set[str] = set()
-        for event_id, event in events:
-            envelope = enclose_subscription_event(sub_id, event)
-            room -= encoded_size(envelope)
-            if room < 0:  # the rest of the answer is cut, as a limit would cut it
-                break
-            client.send(Connection.send, envelope)
-            sent.add(event_id)
-        client.send(responder.send_eose, sub_id)
-        for event in held:
-            if event["id"] not in sent:
-                client.send(responder.send_event, sub_id, event)
-
-    def _unanswered(
-        self, client: Client, sub_id: str, filters: list[Filter], error: BaseException
-    ) -> None:
-        """The store could not read a REQ's events: end it with ``CLOSED error:``."""
-        if client.subs.get(sub_id) is filters:
-            if isinstance(error, Exception):
-                client.conn.report(error)
-            client.closed(sub_id, f"error: could not read stored events ({type(error).__name__})")
-        self._resume(client)
 
     def _on_close(self, client: Client, env: str) -> None:
         client.unsubscribe(find_close(env))
@@ -611,20 +553,12 @@ class Relay:
                 client.ok(event_id, False, f"invalid: {exc}")
             return None
 
-    def _verified(self, event: Mapping[str, Any]) -> bool:
-        if self.verify is None:
-            return True
-        try:
-            return bool(self.verify(event))
-        except Exception:
-            return False
-
     def _accept(self, event: dict[str, Any], sender: Client) -> None:
         """Verify, store and deliver a checked event from ``sender``, answering its OK.
 
         The store may write off the loop: the OK and the delivery wait for the write.
         """
-        problem = self._problem(event)
+        problem = self.gate.problem(event)
         if problem:
             sender.ok(event["id"], False, problem)
         elif is_ephemeral(event["kind"]):  # never stored: no write to wait for
@@ -632,16 +566,6 @@ class Relay:
         else:
             done, failed = partial(self._written, event, sender), partial(self._lost, event, sender)
             self.store.submit(event, done, failed=failed)
-
-    def _problem(self, event: Mapping[str, Any]) -> str:
-        """Why a checked event is refused before it reaches the store, or ``""``."""
-        if event["created_at"] > time.time() + self.max_future:
-            return "invalid: created_at too far in the future"
-        if self._undeliverable(event):
-            return f"invalid: too large to deliver (max {self.max_message_length} bytes)"
-        if not self._verified(event):
-            return "invalid: bad event id or signature"
-        return ""
 
     def _lost(self, event: dict[str, Any], sender: Client, error: BaseException) -> None:
         """The store could not write ``event`` (a full disk): say so, deliver nothing."""
@@ -659,11 +583,6 @@ class Relay:
         if accepted and not message:
             self._broadcast(event)
         return accepted, message
-
-    def _undeliverable(self, event: Mapping[str, Any]) -> bool:
-        """True when ``["EVENT",<sub id>,event]`` could exceed the frame limit."""
-        size = len(enclose_subscription_event("", event).encode("utf-8"))
-        return size + _SUB_ID_ROOM > self.max_message_length
 
     def _broadcast(self, event: dict[str, Any]) -> None:
         """Deliver ``event`` to every matching subscription: one envelope per sub id."""
@@ -687,6 +606,6 @@ class Relay:
 
     def _auth_problem(self, client: Client, event: Mapping[str, Any]) -> str:
         """Why a NIP-42 AUTH event is refused, or ``""``."""
-        if not self._verified(event):
+        if not self.gate.verified(event):
             return "bad event id or signature"
         return auth_problem(event, challenge=client.challenge, relay_url=self.url, now=time.time())
