@@ -300,6 +300,11 @@ class Connection(Streams):
         """Envelopes accepted by ``send`` and not yet written."""
         return len(self._queue)
 
+    @property
+    def pending_bytes(self) -> int:
+        """Their UTF-8 bytes, where the queue counts them (the default queue does; 0 else)."""
+        return int(getattr(self._queue, "bytes", 0))
+
     # -- the pipeline --------------------------------------------------------------------
 
     def _start(self) -> None:

@@ -1,12 +1,13 @@
-"""Track the asyncio tasks a connection spawns, so closing it leaves nothing running."""
+"""Track the asyncio tasks a connection spawns, so closing it leaves nothing running; and
+run a periodic check as one task that stops cleanly."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["TaskSet"]
+__all__ = ["Periodic", "TaskSet"]
 
 
 class TaskSet:
@@ -38,3 +39,32 @@ class TaskSet:
                 await asyncio.gather(*pending, return_exceptions=True)
                 continue
             await asyncio.wait(pending, timeout=remaining)
+
+
+class Periodic:
+    """Calls ``tick()`` every ``interval`` seconds between :meth:`start` and :meth:`stop`.
+
+    One task for a sweep over many sockets or clients: cheaper than a timer per item.
+    """
+
+    def __init__(self, interval: float, tick: Callable[[], None]) -> None:
+        self.interval = interval  # seconds between ticks
+        self._tick = tick
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin ticking on the running loop (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop ticking (idempotent)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self._tick()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rx_honeybee.relay.backend import Store
 from rx_honeybee.relay.core import (
     DEFAULT_LIMIT,
+    DEFAULT_MAX_OUTPUT,
     DEFAULT_MAX_QUEUED,
     DEFAULT_MAX_SUBSCRIPTION_BYTES,
     Relay,
@@ -22,6 +23,7 @@ from rx_honeybee.relay.store import EventStore, Outcome
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "DEFAULT_MAX_OUTPUT",
     "DEFAULT_MAX_QUEUED",
     "DEFAULT_MAX_SUBSCRIPTION_BYTES",
     "EventStore",

@@ -59,11 +59,11 @@ from rx_honeybee.relay.clients import Client
 from rx_honeybee.relay.flood import Flood, backstop
 from rx_honeybee.relay.gate import EventGate, Verifier
 from rx_honeybee.relay.hooks import RelayHooks, Silence
-from rx_honeybee.relay.idle import IdleWatch
 from rx_honeybee.relay.info import MAX_SUB_ID, default_info
 from rx_honeybee.relay.refusals import answer_rate_limited
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, EventStore, Outcome, check_filter_cost
-from rx_honeybee.tasks import TaskSet
+from rx_honeybee.relay.sweeps import idle, over_budget
+from rx_honeybee.tasks import Periodic, TaskSet
 from rx_honeybee.transport.server import ConnectionLimits, Server, serve
 from rx_roots import (
     InvalidEvent,
@@ -84,6 +84,7 @@ from rx_roots import (
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "DEFAULT_MAX_OUTPUT",
     "DEFAULT_MAX_QUEUED",
     "DEFAULT_MAX_SUBSCRIPTION_BYTES",
     "Relay",
@@ -105,6 +106,11 @@ DEFAULT_MAX_QUEUED = 32 * 1024 * 1024
 
 DEFAULT_MAX_SUBSCRIPTION_BYTES = 1024 * 1024
 """Each client's budget for the REQs behind its open subscriptions, in bytes."""
+
+DEFAULT_MAX_OUTPUT = 256 * 1024 * 1024
+"""The bytes queued for all clients together unless ``max_output_bytes=`` says otherwise."""
+
+_SWEEP_INTERVAL = 0.25  # seconds between sweeps for idle clients and the output budget
 
 _MIN_BACKLOG = 1024  # envelopes a client may always send while its REQ is read
 _POLICY_VIOLATION = 1008  # the websocket close code for a client cut off for flooding
@@ -151,6 +157,9 @@ class Relay:
             ``CLOSED "rate-limited: ..."``.
         idle_timeout: seconds a client holding no subscription may stay silent; then its
             socket is closed (code 1000).
+        max_output_bytes: the bytes queued for all clients together (256 MiB); past it,
+            the clients with the fullest queues are disconnected until the rest fits
+            (checked 4 times a second; each queue is capped by ``max_queued_bytes`` anyway).
         store: where events are kept (:class:`~rx_honeybee.relay.backend.Store`): an
             ``EventStore(max_events, max_bytes)`` in memory by default, a ``SqliteStore``
             for ``--db``. The relay closes it on ``__aexit__``.
@@ -198,6 +207,7 @@ class Relay:
         max_queued_bytes: int = DEFAULT_MAX_QUEUED,
         max_subscription_bytes: int = DEFAULT_MAX_SUBSCRIPTION_BYTES,
         idle_timeout: float = 300.0,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT,
         store: Store | None = None,
     ) -> None:
         for name, value in (
@@ -205,6 +215,7 @@ class Relay:
             ("max_filters", max_filters),
             ("max_limit", max_limit),
             ("max_subscription_bytes", max_subscription_bytes),
+            ("max_output_bytes", max_output_bytes),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
@@ -259,7 +270,9 @@ class Relay:
             host, port, wire, limit=backstop(limit), info=info, limits=limits
         )
         self.hooks = RelayHooks()  # where fault injection steps in; NIP-01 by default
-        self._idle = IdleWatch(idle_timeout, self._clients.values, self._close_idle)
+        self.idle_timeout = idle_timeout  # seconds a client holding nothing may be silent
+        self.max_output_bytes = max_output_bytes  # bytes queued for all clients together
+        self._sweeps = Periodic(min(_SWEEP_INTERVAL, idle_timeout / 4), self._sweep)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -289,11 +302,11 @@ class Relay:
         if self._listening is None:
             self._listening = self._server.connections.subscribe(self._on_client)
         await self._server.start()
-        self._idle.start()
+        self._sweeps.start()
 
     async def stop(self) -> None:
         """Disconnect every client and stop listening; the events stay. Idempotent."""
-        await self._idle.stop()
+        await self._sweeps.stop()
         await self._server.stop()
         await self.store.flush()
         await self._tasks.drain()
@@ -378,9 +391,14 @@ class Relay:
             client.dropped = True
             self._tasks.spawn(conn.close(flush_timeout=0))
 
-    def _close_idle(self, client: Client) -> None:
-        client.dropped = True
-        self._tasks.spawn(client.conn.close(flush_timeout=0.2, code=1000, reason="idle"))
+    def _sweep(self) -> None:
+        """Close idle clients, then cut the fullest queues while all pass their budget."""
+        clients = self._clients.values()
+        for client in idle(clients, time.monotonic(), self.idle_timeout):
+            client.dropped = True
+            self._tasks.spawn(client.conn.close(flush_timeout=0.2, code=1000, reason="idle"))
+        for client in over_budget(clients, self.max_output_bytes):
+            self._drop(client.conn)
 
     def _send_challenge(self, conn: Connection, challenge: str) -> None:
         client = self._clients.get(conn)

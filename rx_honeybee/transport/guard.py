@@ -12,6 +12,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from rx_honeybee.tasks import Periodic
+
 __all__ = ["ConnectionLimits", "SocketWatch", "throttle_logs"]
 
 _LOG = logging.getLogger("rx_honeybee.transport")
@@ -49,7 +51,8 @@ class SocketWatch:
         # aiohttp's protocols take no weak reference: the sweep forgets closed ones.
         self._accepted: dict[asyncio.BaseProtocol, float] = {}  # → accepted at, until upgraded
         self._upgraded: dict[asyncio.BaseProtocol, float] = {}  # → write buffer last empty at
-        self._task: asyncio.Task[None] | None = None
+        interval = min(limits.handshake_timeout, limits.stall_timeout) / 4
+        self._sweeps = Periodic(interval, self._sweep)  # a few sweeps per timeout
         self.aborted = 0  # sockets aborted so far (tests, metrics)
 
     def accepted(self, protocol: asyncio.BaseProtocol) -> None:
@@ -68,39 +71,31 @@ class SocketWatch:
         self._upgraded[protocol] = asyncio.get_running_loop().time()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._sweep())
+        self._sweeps.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._sweeps.stop()
         self._accepted.clear()
         self._upgraded.clear()
 
-    async def _sweep(self) -> None:
-        limits = self.limits
-        loop = asyncio.get_running_loop()
-        interval = min(limits.handshake_timeout, limits.stall_timeout) / 4
-        while True:
-            await asyncio.sleep(interval)
-            now = loop.time()
-            for protocol, since in list(self._accepted.items()):
-                if _transport(protocol) is None and now - since > interval:  # it left
-                    del self._accepted[protocol]
-                elif now - since > limits.handshake_timeout:
-                    del self._accepted[protocol]
-                    self._abort(protocol)
-            for protocol, empty_at in list(self._upgraded.items()):
-                transport = _transport(protocol)
-                if transport is None or transport.is_closing() and not _buffered(transport):
-                    del self._upgraded[protocol]
-                elif not _buffered(transport):
-                    self._upgraded[protocol] = now
-                elif now - empty_at > limits.stall_timeout:
-                    del self._upgraded[protocol]
-                    self._abort(protocol)
+    def _sweep(self) -> None:
+        limits, interval = self.limits, self._sweeps.interval
+        now = asyncio.get_running_loop().time()
+        for protocol, since in list(self._accepted.items()):
+            if _transport(protocol) is None and now - since > interval:  # it left
+                del self._accepted[protocol]
+            elif now - since > limits.handshake_timeout:
+                del self._accepted[protocol]
+                self._abort(protocol)
+        for protocol, empty_at in list(self._upgraded.items()):
+            transport = _transport(protocol)
+            if transport is None or transport.is_closing() and not _buffered(transport):
+                del self._upgraded[protocol]
+            elif not _buffered(transport):
+                self._upgraded[protocol] = now
+            elif now - empty_at > limits.stall_timeout:
+                del self._upgraded[protocol]
+                self._abort(protocol)
 
     def _abort(self, protocol: asyncio.BaseProtocol) -> None:
         transport = _transport(protocol)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from rx_honeybee.tasks import TaskSet
+from rx_honeybee.tasks import Periodic, TaskSet
 
 
 async def turns(n: int = 5) -> None:
@@ -159,3 +159,21 @@ async def test_drain_does_not_raise_for_failed_tasks() -> None:
     failing = tasks.spawn(fail())
     await asyncio.wait_for(tasks.drain(timeout=1.0), 2.0)
     assert isinstance(failing.exception(), ValueError)
+
+
+@pytest.mark.asyncio
+async def test_periodic_ticks_until_stopped_and_both_ends_are_idempotent() -> None:
+    ticks: list[float] = []
+    loop = asyncio.get_running_loop()
+    periodic = Periodic(0.01, lambda: ticks.append(loop.time()))
+    await periodic.stop()  # before start: nothing to stop
+    periodic.start()
+    periodic.start()  # one task, not two
+    while len(ticks) < 3:
+        await asyncio.sleep(0.01)
+    await periodic.stop()
+    await periodic.stop()
+    count = len(ticks)
+    await asyncio.sleep(0.05)
+    assert len(ticks) == count  # no tick after stop
+    assert all(later - earlier >= 0.009 for earlier, later in zip(ticks, ticks[1:], strict=False))

@@ -9,11 +9,14 @@ half the outgoing budget, and a client holding nothing that says nothing is clos
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 import ujson
 
 from rx_honeybee.relay import Relay
-from rx_honeybee.relay.idle import IdleWatch
+from rx_honeybee.relay.sweeps import idle, over_budget
 from rx_honeybee.testing import until
 from rx_honeybee.transport.server import ConnectionLimits
 from tests.relay.raw import raw_client
@@ -93,16 +96,51 @@ async def test_a_silent_client_holding_nothing_is_closed_when_idle() -> None:
         assert relay.clients == 1 and listening.closed_code is None  # it holds a REQ
 
 
-def test_the_idle_sweep_spares_subscribers_and_the_recently_heard() -> None:
-    class Seen:
-        def __init__(self, last_seen: float, subs: dict[str, object]) -> None:
-            self.last_seen, self.subs, self.dropped = last_seen, subs, False
+class _Seen:
+    """What the sweeps read of a client."""
 
-    quiet, heard, subscribed = Seen(0.0, {}), Seen(9.0, {}), Seen(0.0, {"s": []})
-    closed: list[object] = []
-    watch = IdleWatch(5.0, lambda: [quiet, heard, subscribed], closed.append)  # type: ignore[arg-type,list-item]
-    watch.sweep(10.0)
-    assert closed == [quiet]
+    def __init__(self, last_seen: float = 0.0, subs: object = (), pending: int = 0) -> None:
+        self.last_seen, self.subs, self.dropped = last_seen, dict.fromkeys(subs), False
+        self.conn = SimpleNamespace(pending_bytes=pending)
+
+
+def test_the_idle_sweep_spares_subscribers_and_the_recently_heard() -> None:
+    quiet, heard, subscribed = _Seen(0.0), _Seen(9.0), _Seen(0.0, ["s"])
+    gone = _Seen(0.0)
+    gone.dropped = True
+    clients: list[Any] = [quiet, heard, subscribed, gone]
+    assert idle(clients, 10.0, 5.0) == [quiet]
+
+
+def test_over_budget_cuts_the_fullest_queues_first_and_no_more() -> None:
+    small, big, middle = _Seen(pending=10), _Seen(pending=50), _Seen(pending=30)
+    clients: list[Any] = [small, big, middle]
+    assert over_budget(clients, 90) == []
+    assert over_budget(clients, 89) == [big]
+    assert over_budget(clients, 20) == [big, middle]
+    assert over_budget(clients, 0) == [big, middle, small]
+    big.dropped = True  # already going: its bytes are not counted again
+    assert over_budget(clients, 30) == [middle]
+
+
+@pytest.mark.asyncio
+async def test_clients_that_never_read_are_cut_when_all_pass_the_relay_budget() -> None:
+    far = ConnectionLimits(stall_timeout=600)
+    async with Relay(max_queued_bytes=4 * _MIB, max_output_bytes=5 * _MIB, limits=far) as relay:
+        stuck = [await open_raw(relay.host, relay.port, rcvbuf=4096) for _ in range(3)]
+        try:
+            for raw in stuck:
+                assert await raw.upgrade(relay.host, relay.port) == 101
+                raw.send_text(ujson.dumps(["REQ", "all", {"kinds": [1]}]))
+            await until(lambda: relay.subscriptions == ["all"] * 3)
+            for n in range(120):  # 6 MB each: ~3 MB in socket buffers, ~3 MB queued
+                relay.publish(make_event(n, content=_BIG))
+            await until(lambda: relay.clients < 3, 5.0)
+            queued = [client.conn.pending_bytes for client in relay._clients.values()]
+            assert sum(queued) <= 5 * _MIB and all(size <= 4 * _MIB for size in queued)
+        finally:
+            for raw in stuck:
+                raw.close()
 
 
 def test_budgets_are_checked() -> None:
@@ -112,3 +150,5 @@ def test_budgets_are_checked() -> None:
         Relay(max_subscription_bytes=0)
     with pytest.raises(ValueError, match="idle_timeout"):
         Relay(idle_timeout=0)
+    with pytest.raises(ValueError, match="max_output_bytes"):
+        Relay(max_output_bytes=0)
