@@ -73,8 +73,8 @@ def _line(event: dict[str, Any]) -> str:
 
 async def run_demo(out: TextIO, *, events: int = 0) -> int:
     """Run the tour, writing to ``out``; return 0 when every event arrived exactly once."""
+    from rx_honeybee.checked import EventChecker
     from rx_honeybee.relay import Relay
-    from rx_honeybee.verify import verify_event
 
     corpus = load_corpus()
     if events > 0:
@@ -96,7 +96,7 @@ async def run_demo(out: TextIO, *, events: int = 0) -> int:
 
     deliveries: dict[str, int] = {}
     ok: list[OkResult] = []
-    async with Relay("127.0.0.1", 0, verify=verify_event) as relay:
+    async with Relay("127.0.0.1", 0, verify=EventChecker().accepts) as relay:
         say(f"● embedded relay on {relay.url}, signatures verified by relay and client")
         async with Pool([relay.url], _CONFIG) as pool:
             last: list[ConnectionStatus] = []

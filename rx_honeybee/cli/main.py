@@ -281,10 +281,10 @@ async def _one_ok(
 
 
 async def _relay(args: argparse.Namespace) -> int:
+    from rx_honeybee.checked import EventChecker
     from rx_honeybee.relay import Relay, SqliteStore
-    from rx_honeybee.verify import verify_event
 
-    verify = None if args.no_verify else verify_event
+    verify = None if args.no_verify else EventChecker().accepts
     fan_out, plugin = plugged_fan_out()
     store = None
     if args.db is not None:

@@ -110,6 +110,18 @@ def test_wrong_signature() -> None:
     rejects(EventChecker(), event, "bad signature", event["id"], event["pubkey"])
 
 
+def test_accepts_is_check_as_a_relay_verifier() -> None:
+    from types import MappingProxyType
+
+    checker = EventChecker()
+    good = signed()
+    assert checker.accepts(good) and checker.accepts(MappingProxyType(good))  # any mapping
+    assert not checker.accepts({**good, "sig": signed("another")["sig"]})
+    assert not checker.accepts({**good, "id": signed("another")["id"]})
+    assert not checker.accepts({"id": 5})
+    assert (checker.checked, checker.rejected) == (5, 3)
+
+
 def test_signature_by_another_key() -> None:
     event = signed(sk=OTHER_SK)
     forged = {**signed(), "sig": event["sig"]}
