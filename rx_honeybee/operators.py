@@ -13,7 +13,8 @@ run on the ``scheduler=`` given to the operator, else on the one given to ``subs
 on an ``AsyncIOScheduler`` for the asyncio loop running when one is first needed (the first
 delay, the first item); with none of these the output errors with
 :class:`~rx_honeybee.errors.InvalidState`. None of these operators is thread-safe: use them
-from one thread (the event loop's).
+from one thread (the event loop's). ``resolve_scheduler`` is that choice, for operators
+written elsewhere (rx_mana's) to make the same way.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from reactivex import Observable
 from reactivex.abc import SchedulerBase
 
 from ._operators import backoff_notifier_, rate_limit_, retry_when_
+from ._operators._scheduler import resolve_scheduler
 from .config import ReconnectConfig
 
-__all__ = ["backoff_notifier", "rate_limit", "retry_when"]
+__all__ = ["backoff_notifier", "rate_limit", "resolve_scheduler", "retry_when"]
 
 _T = TypeVar("_T")
 

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
 from rx_honeybee.client.initiator import request
 from rx_honeybee.client.pool import Pool
 from rx_honeybee.client.seen import SeenIds
@@ -32,6 +31,7 @@ from rx_honeybee.config import ConnectionConfig
 from rx_honeybee.connection import Connection
 from rx_honeybee.errors import HoneybeeError, InvalidState, RelayAlreadyExists
 from rx_honeybee.interfaces import ConnectionFactory, FanOut
+from rx_honeybee.operators import resolve_scheduler
 from rx_mana.strategies import Candidate, RoundRobin, Strategy
 from rx_roots import ConnectionStatus, normalize_relay_url
 

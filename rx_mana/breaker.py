@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 from reactivex import Observable, abc
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
 from rx_honeybee.errors import MaxReconnectAttemptsExceeded
 from rx_honeybee.hot import HotStream
 from rx_honeybee.lean import SerialSlot, Sink, later, lean
+from rx_honeybee.operators import resolve_scheduler
 from rx_mana.failures import DEFAULT_CATEGORIES, NETWORK, FailureStrategy, classify, jittered
 
 __all__ = ["BreakerStats", "CircuitBreaker", "CircuitState", "FailureRecord"]

@@ -44,9 +44,9 @@ from typing import Any, Protocol
 from reactivex import Observable, abc
 from reactivex import merge as rx_merge
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
 from rx_honeybee.errors import InvalidState, PongTimeout
 from rx_honeybee.hot import HotStream
+from rx_honeybee.operators import resolve_scheduler
 from rx_roots import ConnectionStatus
 
 __all__ = [

@@ -44,7 +44,7 @@ from typing import Any
 
 from reactivex import abc
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.operators import resolve_scheduler
 from rx_mana.operation import (
     Canceller,
     Operation,

@@ -25,7 +25,7 @@ from functools import partial
 
 from reactivex import abc
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.operators import resolve_scheduler
 from rx_honeybee.socket import EncodedText
 
 __all__ = ["Prepared", "PreparedCache", "PreparedStats"]

@@ -28,7 +28,7 @@ from typing import Any
 from reactivex import abc
 from reactivex.disposable import Disposable, SerialDisposable
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.operators import resolve_scheduler
 from rx_mana.categories import (
     DEFAULT_RATE_CATEGORIES,
     CategoryLimit,

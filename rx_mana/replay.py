@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from reactivex import abc
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.operators import resolve_scheduler
 from rx_mana.errors import ReplayGivenUp
 from rx_roots import RootsError, find_event, get_label
 

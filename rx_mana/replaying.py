@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from reactivex import abc
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
 from rx_honeybee.connection import Connection
 from rx_honeybee.errors import EnvelopeTooLarge, HoneybeeError, InvalidState, QueueFull
 from rx_honeybee.lean import later
+from rx_honeybee.operators import resolve_scheduler
 from rx_honeybee.write_queue import encoded_size
 from rx_mana.errors import ReplayGivenUp
 from rx_mana.replay import Held, ReplayBuffer, ReplayStats

@@ -33,7 +33,7 @@ from typing import Any
 
 from reactivex import abc
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.operators import resolve_scheduler
 from rx_honeybee.transport.relay_info import fetch_relay_info
 
 __all__ = [

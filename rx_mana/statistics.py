@@ -36,7 +36,7 @@ from typing import Any, Protocol
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
+from rx_honeybee.operators import resolve_scheduler
 from rx_mana._labels import read_label
 from rx_roots import ConnectionStatus
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from reactivex import Observable, abc
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
-from rx_honeybee._operators._scheduler import resolve_scheduler
 from rx_honeybee.errors import EnvelopeTooLarge, InvalidState, QueueFull
 from rx_honeybee.hot import HotStream
 from rx_honeybee.lean import Signal, later
+from rx_honeybee.operators import resolve_scheduler
 from rx_honeybee.socket import Link
 from rx_honeybee.write_queue import encoded_size
 from rx_mana._labels import CONTROL_LABELS, read_label
