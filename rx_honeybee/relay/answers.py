@@ -46,7 +46,10 @@ class Answers:
         client.backlog = deque()  # and so does what the client sends next
         done = partial(self._answer, client, sub_id, filters)
         failed = partial(self._unanswered, client, sub_id, filters)
-        store.fetch(filters, done, max_limit=self.max_limit, failed=failed)
+        try:
+            store.fetch(filters, done, max_limit=self.max_limit, failed=failed)
+        except Exception as exc:  # (a closed store) never leave the backlog waiting
+            failed(exc)
 
     def _answer(self, client: Client, sub_id: str, filters: list[Filter], events: Found) -> None:
         try:

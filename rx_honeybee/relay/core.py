@@ -583,7 +583,10 @@ class Relay:
             self._written(event, sender, Outcome.EPHEMERAL)
         else:
             done, failed = partial(self._written, event, sender), partial(self._lost, event, sender)
-            self.store.submit(event, done, failed=failed)
+            try:
+                self.store.submit(event, done, failed=failed)
+            except Exception as exc:  # (a closed store) the client still gets its OK
+                failed(exc)
 
     def _lost(self, event: dict[str, Any], sender: Client, error: BaseException) -> None:
         """The store could not write ``event`` (a full disk): say so, deliver nothing."""

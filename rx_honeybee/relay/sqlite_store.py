@@ -14,7 +14,8 @@ once :meth:`~SqliteStore.add` or :meth:`~SqliteStore.flush` returns.
 
 A write that fails (a full disk, an event that cannot be encoded) fails alone, the writer
 thread carries on: :meth:`~SqliteStore.add` raises its error, :meth:`~SqliteStore.submit`
-passes it to ``failed`` (or logs it). After :meth:`~SqliteStore.close` every call raises
+passes it to ``failed`` (or logs it). After :meth:`~SqliteStore.close` every call but
+``close`` and ``flush`` (nothing is left to wait for) raises
 :class:`~rx_honeybee.errors.InvalidState`.
 
 Unlike the memory store, events read back are decoded copies (equal to what was added,
@@ -186,7 +187,10 @@ class SqliteStore:
         self._enqueue(work, partial(_answer, loop, done, failed))
 
     async def flush(self) -> None:
-        """Return once every write queued before is committed."""
+        """Return once every write queued before is committed (at once after ``close``,
+        which committed them all)."""
+        if self._closed:
+            return
         loop = asyncio.get_running_loop()
         written: asyncio.Future[None] = loop.create_future()
         self._enqueue(None, partial(_answer, loop, partial(_settle, written), None))

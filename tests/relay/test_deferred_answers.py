@@ -163,3 +163,28 @@ async def test_a_live_event_cut_from_the_answer_still_comes_live() -> None:
         await client.wait_for("EOSE", "s")
         await until(lambda: client.frames[-1] == ["EVENT", "s", live])
         assert len(client.of("EVENT", "s")) < 12  # the stored answer was cut
+
+
+class BrokenStore(EventStore):
+    """A store that refuses at once (as a closed SQLite store does)."""
+
+    def fetch(self, *args: Any, **kwargs: Any) -> None:
+        raise OSError("store gone")
+
+    def submit(self, *args: Any, **kwargs: Any) -> None:
+        raise OSError("store gone")
+
+
+async def test_a_store_that_refuses_at_once_still_answers_and_never_stalls_the_client() -> None:
+    async with Relay(store=BrokenStore()) as relay, raw_client(relay.url) as client:
+        event = make_event(5)
+        await client.send(ujson.dumps(["REQ", "s", {"kinds": [1]}]))
+        await client.send(ujson.dumps(["EVENT", event]))
+        await client.send(ujson.dumps(["REQ", "t", {"kinds": [1]}]))
+        await client.wait_for("CLOSED", "t")
+        assert client.frames == [
+            ["CLOSED", "s", "error: could not read stored events (OSError)"],
+            ["OK", event["id"], False, "error: could not store the event (OSError)"],
+            ["CLOSED", "t", "error: could not read stored events (OSError)"],
+        ]
+        assert relay.subscriptions == []

@@ -106,3 +106,12 @@ async def test_a_failed_write_is_answered_and_not_delivered(
         assert (await _ok_of(conn, make_event(2))).accepted  # the writer carries on
         await until(lambda: len(got) == 1)
         assert got[0]["id"] == make_event(2)["id"] and len(relay.store) == 1
+
+
+@pytest.mark.asyncio
+async def test_stop_after_the_relay_let_go_of_its_file_is_quiet(tmp_path: Path) -> None:
+    relay = Relay(store=SqliteStore(tmp_path / "relay.db"))
+    async with relay:
+        relay.publish(make_event(1))
+    await relay.stop()  # a `finally: await relay.stop()` after `async with` must not raise
+    await relay.store.flush()  # nothing is left to write: close wrote it all
