@@ -365,7 +365,7 @@ class SqliteStore:
         event_id = event["id"]
         if conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone():
             return Outcome.DUPLICATE
-        text = ujson.dumps(event, ensure_ascii=False)
+        text = ujson.dumps(event, ensure_ascii=False, escape_forward_slashes=False)
         if size is None:
             size = len(text.encode("utf-8", "surrogatepass"))
         if size > self.max_bytes:  # could never fit: evicted at once, the others kept
@@ -385,7 +385,8 @@ class SqliteStore:
         try:
             conn.execute(insert, (*values, text))
         except UnicodeEncodeError:  # lone surrogates: stored escaped
-            conn.execute(insert, (*values, ujson.dumps(event, ensure_ascii=True)))
+            escaped = ujson.dumps(event, ensure_ascii=True, escape_forward_slashes=False)
+            conn.execute(insert, (*values, escaped))
         conn.executemany("INSERT INTO tags VALUES (?, ?, ?)", tag_rows(event))
         self._pending.events += 1
         self._pending.bytes += size

@@ -41,10 +41,29 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 def encoded_size(event: Mapping[str, Any]) -> int:
     """Bytes of ``event`` as JSON (UTF-8); an estimate when it cannot be encoded."""
+    text = encoded(event)
+    return len(repr(event)) if text is None else len(text.encode("utf-8", "surrogatepass"))
+
+
+def encoded(event: Mapping[str, Any]) -> str | None:
+    """``event`` as the JSON text a delivery carries, or None when it cannot be encoded."""
     try:
-        return len(ujson.dumps(event, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        return ujson.dumps(event, ensure_ascii=False, escape_forward_slashes=False, allow_nan=False)
     except (TypeError, ValueError, OverflowError):
-        return len(repr(event))
+        return None
+
+
+def _text_and_size(event: Mapping[str, Any]) -> tuple[str | None, int]:
+    """The JSON text to keep for deliveries (None when it has no UTF-8 form), and its size."""
+    text = encoded(event)
+    if text is None:
+        return None, len(repr(event))
+    if text.isascii():
+        return text, len(text)
+    try:
+        return text, len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates: measured, never sent as they are
+        return None, len(text.encode("utf-8", "surrogatepass"))
 
 
 class Outcome(enum.Enum):
@@ -77,6 +96,7 @@ class EventStore:
         self.bytes = 0  # encoded size of the stored events
         self._by_id: dict[str, dict[str, Any]] = {}  # id → event
         self._sizes: dict[str, int] = {}  # id → encoded size
+        self._texts: dict[str, str] = {}  # id → its JSON text, encoded once for every REQ
         self._index = EventIndex(self._by_id)  # sort keys, globally and per author/kind/tag
         self._order = self._index.order  # sort keys, newest first
         self._slots: dict[tuple[str, int, str], str] = {}  # address → id holding it
@@ -97,7 +117,9 @@ class EventStore:
         event_id = event["id"]
         if event_id in self._by_id:
             return Outcome.DUPLICATE
-        size = encoded_size(event) if size is None else size
+        text, measured = _text_and_size(event)
+        if size is None:
+            size = measured
         if size > self.max_bytes:  # could never fit: evicted at once, the others kept
             self.evicted += 1
             return Outcome.STORED
@@ -111,6 +133,8 @@ class EventStore:
             self._slots[address] = event_id
         self._by_id[event_id] = event
         self._sizes[event_id] = size
+        if text is not None:
+            self._texts[event_id] = text
         self.bytes += size
         self._index.add(event)
         order = self._order
@@ -145,6 +169,7 @@ class EventStore:
         if event is None:
             return False
         self.bytes -= self._sizes.pop(event_id)
+        self._texts.pop(event_id, None)
         self._index.remove(event)
         address = address_of(event)
         if address is not None and self._slots.get(address) == event_id:
@@ -177,7 +202,9 @@ class EventStore:
         failed: Callable[[BaseException], object] | None = None,
     ) -> None:
         """:meth:`query`'s ``(id, event)`` pairs, to ``done`` at once (an index read is quick)."""
-        done([(event["id"], event) for event in self.query(filters, max_limit=max_limit)])
+        texts = self._texts
+        found = self.query(filters, max_limit=max_limit)
+        done([(event["id"], texts.get(event["id"], event)) for event in found])
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """The stored event with that id, or None."""
@@ -187,6 +214,7 @@ class EventStore:
         """Forget every event."""
         self._by_id.clear()
         self._sizes.clear()
+        self._texts.clear()
         self._index.clear()
         self._slots.clear()
         self.bytes = 0

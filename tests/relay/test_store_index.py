@@ -206,3 +206,25 @@ async def test_a_req_listing_too_many_values_is_closed_and_the_cap_advertised() 
         assert answer[2] == f"invalid: too many values in authors (max {MAX_FILTER_VALUES})"
         assert relay.info is not None
         assert relay.info["limitation"]["max_filter_values"] == MAX_FILTER_VALUES
+
+
+def test_the_memory_store_encodes_each_event_once_for_every_answer() -> None:
+    store = EventStore()
+    plain, accented = _event(1), {**_event(2), "content": "café / ü"}
+    lone = {**_event(3), "content": "\ud800"}  # no UTF-8 form: measured, kept as a dict
+    odd = {**_event(4), "content": float("nan")}  # no JSON form at all
+    for event in (plain, accented, lone, odd):
+        assert store.add(event) is Outcome.STORED
+    found: list[Any] = []
+    store.fetch([{"ids": [e["id"] for e in (plain, accented, lone, odd)]}], found.extend)
+    by_id = dict(found)
+    assert by_id[plain["id"]] == ujson.dumps(plain, escape_forward_slashes=False)
+    assert ujson.loads(by_id[accented["id"]]) == accented and "/" in by_id[accented["id"]]
+    assert by_id[lone["id"]] is lone and by_id[odd["id"]] is odd
+    assert store.bytes == sum(
+        len(ujson.dumps(e, ensure_ascii=False, escape_forward_slashes=False).encode("utf-8"))
+        for e in (plain, accented)
+    ) + len(ujson.dumps(lone, ensure_ascii=False).encode("utf-8", "surrogatepass")) + len(repr(odd))
+    store.remove(plain["id"])
+    store.fetch([{"ids": [plain["id"]]}], found.extend)
+    assert len(found) == 4  # gone with its text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import ujson
 
 from rx_honeybee.relay.store import Outcome
 from tests.stores import NewStore, new_store_fixture  # noqa: F401  (memory, then SQLite)
@@ -119,3 +120,11 @@ def test_query_uses_filters_and_the_clamp(new_store: NewStore) -> None:
 def test_max_events_must_be_positive(new_store: NewStore) -> None:
     with pytest.raises(ValueError, match="max_events"):
         new_store(max_events=0)
+
+
+def test_bytes_count_the_json_a_delivery_carries(new_store: NewStore) -> None:
+    store = new_store()
+    event = make_event(content="a/b é")  # a slash stays a slash; é is two bytes
+    store.add(event)
+    text = ujson.dumps(event, ensure_ascii=False, escape_forward_slashes=False)
+    assert "a/b" in text and store.bytes == len(text.encode("utf-8"))
