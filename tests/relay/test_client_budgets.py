@@ -39,7 +39,7 @@ async def test_a_client_that_never_reads_is_disconnected_at_its_budget() -> None
             assert await stuck.upgrade(relay.host, relay.port) == 101
             stuck.send_text(ujson.dumps(["REQ", "all", {"kinds": [1]}]))
             await until(lambda: relay.subscriptions == ["all"])
-            for n in range(150):  # 7.5 MB: beyond what loopback socket buffers absorb
+            for n in range(300):  # 15 MB: far beyond what loopback socket buffers absorb
                 assert relay.publish(make_event(n, content=_BIG)) == (True, "")
             await until(lambda: relay.clients == 0, 5.0)
             assert await stuck.closed_by_peer()
@@ -85,13 +85,13 @@ async def test_subscriptions_past_their_budget_are_closed_rate_limited() -> None
 @pytest.mark.asyncio
 async def test_a_silent_client_holding_nothing_is_closed_when_idle() -> None:
     async with (
-        Relay(idle_timeout=0.3) as relay,
+        Relay(idle_timeout=1.0) as relay,
         raw_client(relay.url) as idle,
         raw_client(relay.url) as listening,
     ):
         await listening.send(ujson.dumps(["REQ", "live", {"kinds": [1]}]))
         await listening.wait_for("EOSE", "live")
-        await until(lambda: idle.closed_code is not None, 3.0)
+        await until(lambda: idle.closed_code is not None, 5.0)
         assert idle.closed_code == 1000
         assert relay.clients == 1 and listening.closed_code is None  # it holds a REQ
 
@@ -126,18 +126,19 @@ def test_over_budget_cuts_the_fullest_queues_first_and_no_more() -> None:
 @pytest.mark.asyncio
 async def test_clients_that_never_read_are_cut_when_all_pass_the_relay_budget() -> None:
     far = ConnectionLimits(stall_timeout=600)
-    async with Relay(max_queued_bytes=4 * _MIB, max_output_bytes=5 * _MIB, limits=far) as relay:
+    relay = Relay(max_queued_bytes=32 * _MIB, max_output_bytes=5 * _MIB, limits=far)
+    async with relay:
         stuck = [await open_raw(relay.host, relay.port, rcvbuf=4096) for _ in range(3)]
         try:
             for raw in stuck:
                 assert await raw.upgrade(relay.host, relay.port) == 101
                 raw.send_text(ujson.dumps(["REQ", "all", {"kinds": [1]}]))
             await until(lambda: relay.subscriptions == ["all"] * 3)
-            for n in range(120):  # 6 MB each: ~3 MB in socket buffers, ~3 MB queued
+            for n in range(200):  # 10 MB each: a few MB in socket buffers, the rest queued
                 relay.publish(make_event(n, content=_BIG))
             await until(lambda: relay.clients < 3, 5.0)
             queued = [client.conn.pending_bytes for client in relay._clients.values()]
-            assert sum(queued) <= 5 * _MIB and all(size <= 4 * _MIB for size in queued)
+            assert sum(queued) <= 5 * _MIB  # each under its own 32 MiB: the relay's budget cut
         finally:
             for raw in stuck:
                 raw.close()
