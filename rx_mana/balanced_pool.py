@@ -125,6 +125,7 @@ class BalancedPool(Pool):
         self.max_per_host = max_per_host  # relays per host name, at most
         self._health: dict[str, tuple[HealthTracker, abc.DisposableBase]] = {}  # url → tracker
         self._samples: dict[str, deque[float]] = {}  # url → recent round trips (s)
+        self.membership.subscribe(self._on_membership)  # relays joining and leaving
         self._picks: dict[str, int] = {}  # url → times picked
         self._failovers = 0  # queries moved on to another relay
         self._queries = 0  # queries started
@@ -153,13 +154,13 @@ class BalancedPool(Pool):
                 )
         await super().add_relay(url)
 
-    def _attach(self, url: str) -> None:
-        super()._attach(url)
-        if self.health_threshold > 0:
-            self._watch_health(url, self.connection(url))
-
-    def _detach(self, url: str) -> None:
-        super()._detach(url)
+    def _on_membership(self, change: tuple[str, Connection | None]) -> None:
+        """A relay joined (its health is followed) or left (forgotten)."""
+        url, conn = change
+        if conn is not None:
+            if self.health_threshold > 0:
+                self._watch_health(url, conn)
+            return
         watched = self._health.pop(url, None)
         if watched is not None:
             watched[1].dispose()

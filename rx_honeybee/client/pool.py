@@ -95,6 +95,7 @@ class Pool:
         )  # the status of every relay, replayed
         self._messages: HotStream[tuple[str, str]] | None = None  # (url, envelope), on demand
         self._errors: HotStream[tuple[str, Exception]] = HotStream()  # (url, fault)
+        self._membership: HotStream[tuple[str, Connection | None]] = HotStream()  # joins/leaves
         self._tasks = TaskSet()  # background dials
         self._closed = False  # close() was called
         self._verifier: EventChecker | None = None  # checks ids and signatures for all relays
@@ -132,6 +133,7 @@ class Pool:
         if self._messages is not None:
             self._messages.on_completed()
         self._errors.on_completed()
+        self._membership.on_completed()
 
     # -- relays --------------------------------------------------------------------------
 
@@ -211,6 +213,14 @@ class Pool:
         """Every relay's faults as ``(relay_url, error)``; one relay's fault ends nothing."""
         return self._errors
 
+    @property
+    def membership(self) -> Observable[tuple[str, Connection | None]]:
+        """Each relay joining, as ``(url, its connection)`` before it dials, and leaving,
+        as ``(url, None)``; completes on close. Where a pool that follows each relay (rx_mana's
+        ``BalancedPool`` tracks their health) hooks in: not replayed, so subscribe before
+        relays are added (``__aenter__``, ``add_relay``)."""
+        return self._membership
+
     def _attach(self, url: str) -> None:
         if self._factory is not None:
             conn = self._factory(url, self.config, scheduler=self._scheduler)
@@ -227,6 +237,7 @@ class Pool:
             self._wiring[url].append(self._forward(url, conn, self._messages))
         for sub in self._subs.values():
             self._request(sub, url, conn)
+        self._membership.on_next((url, conn))
         self._tasks.spawn(self._dial(url, conn))
 
     @staticmethod
@@ -242,9 +253,11 @@ class Pool:
             pass  # reported on errors already; the relay's status says ERROR
 
     def _detach(self, url: str) -> None:
-        self._conns.pop(url, None)
+        conn = self._conns.pop(url, None)
         for wire in self._wiring.pop(url, []):
             wire.dispose()
+        if conn is not None:
+            self._membership.on_next((url, None))
 
     def _publish_statuses(self, _: object = None) -> None:
         self._statuses.on_next({url: c.status for url, c in self._conns.items()})

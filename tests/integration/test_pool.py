@@ -116,6 +116,23 @@ async def test_relays_added_later_get_the_live_subscription(relays: list[Relay])
         assert got[0][0] == relays[1].url
 
 
+async def test_membership_says_each_relay_joining_and_leaving(relays: list[Relay]) -> None:
+    pool = Pool([relays[0].url], FAST)
+    changes: list[tuple[str, Any]] = []
+    ended: list[bool] = []
+    pool.membership.subscribe(changes.append, on_completed=lambda: ended.append(True))
+    async with pool:
+        await pool.add_relay(relays[1].url)
+        assert [(url, conn is pool.connection(url)) for url, conn in changes] == [
+            (relays[0].url, True),
+            (relays[1].url, True),
+        ]
+        await pool.remove_relay(relays[0].url)
+        assert changes[-1] == (relays[0].url, None)
+    assert changes[-1] == (relays[1].url, None) and ended == [True]
+    assert len(changes) == 4
+
+
 async def test_remove_relay_closes_its_subscriptions(relays: list[Relay]) -> None:
     async with Pool([r.url for r in relays[:2]], FAST) as pool:
         pool.subscribe("s", [{}]).subscribe()
