@@ -39,7 +39,8 @@ from rx_mana.categories import DEFAULT_RATE_CATEGORIES, CategoryLimit, label_cat
 from rx_mana.category_operator import limit_by_category
 from rx_mana.errors import ReplayGivenUp
 from rx_mana.failures import DEFAULT_CATEGORIES, FailureStrategy
-from rx_mana.health import HealthReport, HealthStatus, HealthTracker, track_health
+from rx_mana.health import HealthTracker, track_health
+from rx_mana.health_report import HealthReport, HealthStatus
 from rx_mana.limited_sender import LimitedSender, limit_connection
 from rx_mana.operations import (
     Operation,
