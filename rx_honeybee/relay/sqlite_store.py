@@ -49,7 +49,7 @@ from rx_honeybee.relay.sqlite_query import (
     translate,
 )
 from rx_honeybee.relay.sqlite_readers import ReaderPool
-from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, Outcome
+from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, Outcome, text_and_size
 from rx_roots import address_of, is_ephemeral, sort_key
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
@@ -365,9 +365,11 @@ class SqliteStore:
         event_id = event["id"]
         if conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone():
             return Outcome.DUPLICATE
-        text = ujson.dumps(event, ensure_ascii=False, escape_forward_slashes=False)
+        text, measured = text_and_size(event)
         if size is None:
-            size = len(text.encode("utf-8", "surrogatepass"))
+            size = measured
+        if text is None:  # lone surrogates: kept escaped (what JSON cannot hold raises here)
+            text = ujson.dumps(event, ensure_ascii=True, escape_forward_slashes=False)
         if size > self.max_bytes:  # could never fit: evicted at once, the others kept
             self._pending.evicted += 1
             return Outcome.STORED
@@ -382,11 +384,7 @@ class SqliteStore:
                 self._delete(row[0], conn)
         values = (event_id, event["pubkey"], event["kind"], event["created_at"], slot, size)
         insert = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)"
-        try:
-            conn.execute(insert, (*values, text))
-        except UnicodeEncodeError:  # lone surrogates: stored escaped
-            escaped = ujson.dumps(event, ensure_ascii=True, escape_forward_slashes=False)
-            conn.execute(insert, (*values, escaped))
+        conn.execute(insert, (*values, text))
         conn.executemany("INSERT INTO tags VALUES (?, ?, ?)", tag_rows(event))
         self._pending.events += 1
         self._pending.bytes += size

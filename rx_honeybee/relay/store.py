@@ -41,22 +41,15 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 def encoded_size(event: Mapping[str, Any]) -> int:
     """Bytes of ``event`` as JSON (UTF-8); an estimate when it cannot be encoded."""
-    text = encoded(event)
-    return len(repr(event)) if text is None else len(text.encode("utf-8", "surrogatepass"))
+    return text_and_size(event)[1]
 
 
-def encoded(event: Mapping[str, Any]) -> str | None:
-    """``event`` as the JSON text a delivery carries, or None when it cannot be encoded."""
+def text_and_size(event: Mapping[str, Any]) -> tuple[str | None, int]:
+    """The JSON text a delivery carries (None without a UTF-8 form), and its size in bytes
+    (an estimate when it cannot be encoded at all). Both stores count and keep this."""
     try:
-        return ujson.dumps(event, ensure_ascii=False, escape_forward_slashes=False, allow_nan=False)
+        text = ujson.dumps(event, ensure_ascii=False, escape_forward_slashes=False, allow_nan=False)
     except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _text_and_size(event: Mapping[str, Any]) -> tuple[str | None, int]:
-    """The JSON text to keep for deliveries (None when it has no UTF-8 form), and its size."""
-    text = encoded(event)
-    if text is None:
         return None, len(repr(event))
     if text.isascii():
         return text, len(text)
@@ -117,7 +110,7 @@ class EventStore:
         event_id = event["id"]
         if event_id in self._by_id:
             return Outcome.DUPLICATE
-        text, measured = _text_and_size(event)
+        text, measured = text_and_size(event)
         if size is None:
             size = measured
         if size > self.max_bytes:  # could never fit: evicted at once, the others kept
