@@ -302,7 +302,8 @@ class Connection(Streams):
 
     @property
     def pending_bytes(self) -> int:
-        """Their UTF-8 bytes, where the queue counts them (the default queue does; 0 else)."""
+        """Their UTF-8 bytes, where the queue counts them: the default queue under a
+        ``config.write_queue_bytes`` budget (a relay's clients); 0 otherwise."""
         return int(getattr(self._queue, "bytes", 0))
 
     # -- the pipeline --------------------------------------------------------------------

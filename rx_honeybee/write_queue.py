@@ -53,7 +53,7 @@ class WriteQueue:
         self.capacity = capacity  # bound on envelopes accepted and not yet written
         self.max_size = max_size  # bound on one envelope, in bytes
         self.max_bytes = max_bytes  # bound on the bytes waiting, or None
-        self.bytes = 0  # UTF-8 bytes accepted and not yet written
+        self.bytes = 0  # UTF-8 bytes accepted and not yet written (counted with max_bytes)
         self._limiter = limiter  # outgoing rate limiter operator, if any
         self._pending = 0  # accepted, not yet written (in the limiter or in ``_ready``)
         self._ready: deque[str] = _EMPTY  # released by the limiter, waiting for a socket
@@ -98,10 +98,12 @@ class WriteQueue:
         if try_send is not None and not self._pending and try_send(envelope):
             self._on_sent(envelope)  # type: ignore[misc]  # set together with _try_send
             return  # written at once: nothing waits, nothing to wake
-        if self.max_bytes is not None and self.bytes + size > self.max_bytes:
-            raise QueueFull(self.capacity, self.max_bytes)
+        max_bytes = self.max_bytes
+        if max_bytes is not None:
+            if self.bytes + size > max_bytes:
+                raise QueueFull(self.capacity, max_bytes)
+            self.bytes += size
         self._pending += 1
-        self.bytes += size
         if self._intake is not None:
             self._intake.on_next(envelope)
         else:
@@ -139,7 +141,8 @@ class WriteQueue:
             if ready and ready[0] is envelope:
                 ready.popleft()
                 self._pending -= 1
-                self.bytes -= encoded_size(envelope)
+                if self.max_bytes is not None:  # counted only under a budget: no cost else
+                    self.bytes -= encoded_size(envelope)
                 if not self._pending:
                     self._empty.fire()
                 on_sent(envelope)
