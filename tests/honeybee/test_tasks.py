@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from rx_honeybee.tasks import Periodic, TaskSet
+from rx_honeybee.testing import until
 
 
 async def turns(n: int = 5) -> None:
@@ -169,8 +170,7 @@ async def test_periodic_ticks_until_stopped_and_both_ends_are_idempotent() -> No
     await periodic.stop()  # before start: nothing to stop
     periodic.start()
     periodic.start()  # one task, not two
-    while len(ticks) < 3:
-        await asyncio.sleep(0.01)
+    await until(lambda: len(ticks) >= 3)
     await periodic.stop()
     await periodic.stop()
     count = len(ticks)

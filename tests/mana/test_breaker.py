@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
 from typing import Any
@@ -21,6 +20,7 @@ from rx_honeybee.errors import (
     PongTimeout,
 )
 from rx_honeybee.lean import lean
+from rx_honeybee.testing import until
 from rx_mana.breaker import BreakerStats, CircuitBreaker, CircuitState, FailureRecord
 from rx_mana.failures import (
     AUTH,
@@ -204,7 +204,7 @@ async def test_default_scheduler_is_the_running_loop() -> None:
     got: list[float] = []
     b.notifier(failures).subscribe(got.append)
     failures.on_next(ConnectionFailed(URL, "refused"))
-    await asyncio.sleep(0.05)
+    await until(lambda: bool(got))
     assert got == [0.01]
     assert isinstance(b._scheduler, AsyncIOScheduler)
 

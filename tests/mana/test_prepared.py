@@ -10,6 +10,7 @@ from reactivex.testing import TestScheduler
 
 from rx_honeybee.errors import InvalidState, QueueFull
 from rx_honeybee.socket import EncodedText
+from rx_honeybee.testing import until
 from rx_mana.broadcast import broadcast
 from rx_mana.prepared import Prepared, PreparedCache, PreparedStats
 
@@ -185,10 +186,7 @@ async def test_inside_a_loop_it_runs_on_the_loop_clock() -> None:
     c = PreparedCache(ttl=0.01)
     c.prepare(TEXT)
     assert len(c) == 1
-    import asyncio
-
-    await asyncio.sleep(0.05)
-    assert len(c) == 0  # the loop timer released it
+    await until(lambda: len(c) == 0)  # the loop timer released it
     c.clear()
 
 

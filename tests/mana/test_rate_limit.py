@@ -517,6 +517,7 @@ def test_the_operator_forwards_a_source_error_at_once() -> None:
     boom = RuntimeError("source")
     src.on_error(boom)
     assert out == [(0.0, "e1"), (0.0, boom)]
+    assert lim.stats().waiting == {EVENT: 0}  # e2's claim was given up
     at(s, 5)
     assert len(out) == 2
 

@@ -73,7 +73,8 @@ async def test_an_outage_loses_nothing_keeps_priority_order_and_reports_what_exp
             stale = [ev(10), ev(11)]
             for event in stale:
                 replaying.send(enclose_event(event), priority=5)
-            await asyncio.sleep(0.9)
+            await asyncio.sleep(0.9)  # the outage itself: time must pass
+            await until(lambda: buffer.stats().expired == 2)  # expiry runs on a timer
             fresh = {"low1": (ev(20), 0), "mid": (ev(21), 1), "high": (ev(22), 2)}
             fresh["low2"] = (ev(23), 0)
             for event, priority in fresh.values():

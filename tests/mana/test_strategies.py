@@ -31,8 +31,10 @@ def test_round_robin_takes_each_in_turn() -> None:
 
 def test_round_robin_spreads_over_a_changing_set() -> None:
     rr = RoundRobin()
-    picks = [rr.choose([cand(A), cand(B)], None) for _ in range(4)]
-    assert Counter(picks) == {A: 2, B: 2}
+    sets = [[A, B, C], [A, B], [A, B, C], [B, C]]  # by position: turn n picks n % len(set)
+    picks = [rr.choose([cand(url) for url in urls], None) for urls in sets]
+    assert picks == [A, B, C, C]
+    assert Counter(rr.choose([cand(A), cand(B)], None) for _ in range(4)) == {A: 2, B: 2}
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from rx_honeybee.errors import InvalidState
 from rx_honeybee.relay.sqlite_store import SCHEMA_VERSION, SqliteStore
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, EventStore, Outcome, encoded_size
+from rx_honeybee.testing import until
 from rx_roots import select
 from tests.relay.test_store_index import AUTHORS, KINDS, _event, _hex, events_st, filters_st
 
@@ -335,7 +336,7 @@ def test_answers_nobody_waits_for_are_dropped(
     async def cancel_a_flush() -> None:
         store.submit(_event(2), done.append)
         flushing = asyncio.ensure_future(store.flush())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # one turn: the flush is now waiting for its answer
         flushing.cancel()
         gate.set()
         await store.flush()
@@ -419,13 +420,13 @@ async def test_fetch_reads_on_reader_threads_and_answers_on_the_loop(
     for flt in filters:
         store.fetch(flt, answer)
     assert answers == []  # never at once: a reader thread reads first
-    await _until(lambda: len(answers) == 6)
+    await until(lambda: len(answers) == 6)
     assert {thread for _, thread in answers} == {loop_thread}
     assert loop_thread not in readers and len(readers) == 6
     assert sorted(map(str, (got for got, _ in answers))) == sorted(map(str, expected * 2))
     before = store.examined
     store.fetch([{"limit": 7}], answer)
-    await _until(lambda: len(answers) == 7)
+    await until(lambda: len(answers) == 7)
     assert store.examined - before == 7
 
 
@@ -441,16 +442,8 @@ async def test_a_failed_fetch_calls_failed_or_is_logged(
     monkeypatch.setattr(sqlite_store, "_select", broken)
     errors: list[BaseException] = []
     store.fetch([{}], print, failed=errors.append)
-    await _until(lambda: len(errors) == 1)
+    await until(lambda: len(errors) == 1)
     assert isinstance(errors[0], sqlite3.OperationalError)
     with caplog.at_level(logging.ERROR):
         store.fetch([{}], print)
-        await _until(lambda: "an SQLite query failed" in caplog.text)
-
-
-async def _until(predicate: Any) -> None:
-    for _ in range(500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met within 5 s")
+        await until(lambda: "an SQLite query failed" in caplog.text)
