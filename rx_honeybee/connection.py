@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["Connection"]
 
 S = ConnectionStatus
-_CLOSE_CODE_TIMEOUT = 1.0  # seconds a close frame with a code may take to go out
 OnWritten = Callable[[int], None]
 
 
@@ -238,10 +237,7 @@ class Connection(Streams):
                 pass
         closer = getattr(self._link, "close", None) if code is not None else None
         if closer is not None:
-            try:  # bounded: a peer that stopped reading never answers the close frame
-                await asyncio.wait_for(closer(code, reason), _CLOSE_CODE_TIMEOUT)
-            except (TimeoutError, OSError, RuntimeError):
-                pass
+            await closer(code, reason)  # a link's close is bounded and quiet (socket.Link)
         # The peer may have ended it meanwhile (close code 4000 during the flush).
         if machine.can(Event.CLOSE_REQUESTED):
             machine.apply(Event.CLOSE_REQUESTED)

@@ -47,7 +47,8 @@ class Link(Protocol):
     A link may also offer ``try_send(envelope) -> bool``: write now, synchronously, or
     return False (the write queue then writes it from its task); the aiohttp link does.
     It may offer ``async close(code, reason)``: ``Connection.close(code=...)`` then says
-    that close code to the peer.
+    that close code to the peer; it must return within a second or so and not raise (a
+    peer that stopped reading never answers a close frame).
     A link may write an :class:`EncodedText` envelope's ready bytes instead of encoding
     (and compressing) the text again; any other link just sends it as the ``str`` it is.
     """

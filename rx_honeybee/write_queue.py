@@ -18,7 +18,7 @@ from reactivex import Observable, abc
 from rx_honeybee.errors import EnvelopeTooLarge, InvalidState, QueueFull
 from rx_honeybee.hot import HotStream
 from rx_honeybee.lean import Signal
-from rx_honeybee.socket import Link
+from rx_honeybee.socket import EncodedText, Link
 
 __all__ = ["WriteQueue", "encoded_size"]
 
@@ -27,8 +27,13 @@ _EMPTY: deque[str] = deque(maxlen=0)  # shared stand-in until a queue holds some
 
 
 def encoded_size(envelope: str) -> int:
-    """Return the UTF-8 size of ``envelope`` without encoding it in the ASCII case."""
-    return len(envelope) if envelope.isascii() else len(envelope.encode("utf-8", "surrogatepass"))
+    """Return the UTF-8 size of ``envelope`` without encoding it in the ASCII case (nor for
+    an :class:`EncodedText`, which carries its bytes: fanned out to 500 sockets)."""
+    if envelope.isascii():
+        return len(envelope)
+    if type(envelope) is EncodedText:
+        return len(envelope.data)
+    return len(envelope.encode("utf-8", "surrogatepass"))
 
 
 class WriteQueue:

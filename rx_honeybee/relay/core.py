@@ -64,6 +64,7 @@ from rx_honeybee.relay.refusals import answer_rate_limited
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, EventStore, Outcome, check_filter_cost
 from rx_honeybee.relay.sweeps import idle, over_budget
 from rx_honeybee.tasks import Periodic, TaskSet
+from rx_honeybee.transport.frames import POLICY_VIOLATION
 from rx_honeybee.transport.server import ConnectionLimits, Server, serve
 from rx_roots import (
     InvalidEvent,
@@ -113,7 +114,6 @@ DEFAULT_MAX_OUTPUT = 256 * 1024 * 1024
 _SWEEP_INTERVAL = 0.25  # seconds between sweeps for idle clients and the output budget
 
 _MIN_BACKLOG = 1024  # envelopes a client may always send while its REQ is read
-_POLICY_VIOLATION = 1008  # the websocket close code for a client cut off for flooding
 
 
 class _Delivery(NamedTuple):
@@ -241,7 +241,9 @@ class Relay:
             config = ConnectionConfig(write_queue_size=max_filters * max_limit + 1000)
         if config.write_queue_bytes is None:
             config = replace(config, write_queue_bytes=max_queued_bytes)  # checked there
-        self.max_answer_bytes = (config.write_queue_bytes or 0) // 2  # one REQ's answer
+        else:
+            max_queued_bytes = config.write_queue_bytes
+        self.max_answer_bytes = max_queued_bytes // 2  # one REQ's answer
         if info is None:
             info = default_info(
                 max_subscriptions=max_subscriptions,
@@ -264,7 +266,7 @@ class Relay:
         # aiohttp refuses a frame of exactly max_msg_size bytes: one more lets the
         # advertised max_message_length itself through.
         wire_size = config.max_message_size + 1
-        queued = max(config.write_queue_bytes or 0, wire_size)
+        queued = max(max_queued_bytes, wire_size)
         wire = replace(config, max_message_size=wire_size, write_queue_bytes=queued)
         self._server: Server = serve(
             host, port, wire, limit=backstop(limit), info=info, limits=limits
@@ -384,19 +386,25 @@ class Relay:
         self._floods.pop(client.conn, None)
         self.hooks.left(client.conn)
 
-    def _drop(self, conn: Connection) -> None:
-        """Close a client's socket now, without flushing what is queued for it."""
+    def _drop(
+        self,
+        conn: Connection,
+        *,
+        flush_timeout: float = 0.0,
+        code: int | None = None,
+        reason: str = "",
+    ) -> None:
+        """Close a client's socket once (by default now, without flushing what is queued)."""
         client = self._clients.get(conn)
         if client is not None and not client.dropped:
             client.dropped = True
-            self._tasks.spawn(conn.close(flush_timeout=0))
+            self._tasks.spawn(conn.close(flush_timeout=flush_timeout, code=code, reason=reason))
 
     def _sweep(self) -> None:
         """Close idle clients, then cut the fullest queues while all pass their budget."""
         clients = self._clients.values()
         for client in idle(clients, time.monotonic(), self.idle_timeout):
-            client.dropped = True
-            self._tasks.spawn(client.conn.close(flush_timeout=0.2, code=1000, reason="idle"))
+            self._drop(client.conn, flush_timeout=0.2, code=1000, reason="idle")
         for client in over_budget(clients, self.max_output_bytes):
             self._drop(client.conn)
 
@@ -461,9 +469,7 @@ class Relay:
     def _cut_off(self, client: Client) -> None:
         """Disconnect a flooding client with 1008 (policy violation)."""
         client.notice("rate-limited: flooding; disconnecting")
-        client.dropped = True
-        conn = client.conn
-        self._tasks.spawn(conn.close(flush_timeout=0.2, code=_POLICY_VIOLATION, reason="flood"))
+        self._drop(client.conn, flush_timeout=0.2, code=POLICY_VIOLATION, reason="flood")
 
     def _on_req(self, client: Client, env: str) -> None:
         try:
@@ -608,11 +614,11 @@ class Relay:
     def _broadcast(self, event: dict[str, Any]) -> None:
         """Deliver ``event`` to every matching subscription: one envelope per sub id."""
         targets: dict[str, list[_Delivery]] = {}
-        for client in list(self._clients.values()):
+        for client in self._clients.values():  # nothing below changes either dict
             if client.dropped:
                 continue
             held = client.held
-            for sub_id, filters in list(client.subs.items()):
+            for sub_id, filters in client.subs.items():
                 if matches_any(filters, event):
                     if sub_id in held:  # its stored events are still being read
                         held[sub_id].append(event)

@@ -31,6 +31,8 @@ def over_budget(clients: Iterable[Client], budget: int) -> list[Client]:
     """The fewest clients, fullest queues first, whose going brings the rest within ``budget``."""
     waiting = [(client.conn.pending_bytes, client) for client in clients if not client.dropped]
     total = sum(size for size, _ in waiting)
+    if total <= budget:  # the usual case: nothing to sort
+        return []
     chosen: list[Client] = []
     for size, client in sorted(waiting, key=lambda item: -item[0]):
         if total <= budget:

@@ -19,13 +19,18 @@ from rx_honeybee.config import ConnectionConfig, InboundLimit
 from rx_honeybee.errors import ConnectionClosed
 from rx_honeybee.lean import OnDispose, lean
 from rx_honeybee.socket import DialContext, Opened, SocketFactory, SocketItem
-from rx_honeybee.transport.frames import AiohttpLink, read_frames, set_compression_level
+from rx_honeybee.transport.frames import (
+    POLICY_VIOLATION,
+    AiohttpLink,
+    close_quietly,
+    read_frames,
+    set_compression_level,
+)
 from rx_roots import enclose_notice
 
 __all__ = ["accepted_socket"]
 
 _CLOSE_TIMEOUT = 1.0
-_POLICY_VIOLATION = 1008
 
 
 def accepted_socket(
@@ -109,7 +114,7 @@ def _throttled(
             context.tasks.spawn(_send_quietly(ws, enclose_notice("rate-limited: slow down")))
         elif dropped >= limit.max_dropped:
             dropped = 0
-            context.tasks.spawn(_close_quietly(ws, _POLICY_VIOLATION, b"flooding"))
+            context.tasks.spawn(close_quietly(ws, POLICY_VIOLATION, b"flooding"))
 
     return throttled
 
@@ -118,11 +123,4 @@ async def _send_quietly(ws: web.WebSocketResponse, text: str) -> None:
     try:
         await ws.send_str(text)
     except (ConnectionError, RuntimeError):
-        pass
-
-
-async def _close_quietly(ws: web.WebSocketResponse, code: int, message: bytes) -> None:
-    try:
-        await asyncio.wait_for(ws.close(code=code, message=message), _CLOSE_TIMEOUT)
-    except (TimeoutError, ConnectionError, RuntimeError):
         pass

@@ -14,7 +14,18 @@ from reactivex import abc
 from rx_honeybee.socket import EncodedText, Gate, Pong, SocketItem
 from rx_honeybee.tasks import TaskSet
 
-__all__ = ["AiohttpLink", "read_frames", "set_compression_level"]
+__all__ = [
+    "POLICY_VIOLATION",
+    "AiohttpLink",
+    "close_quietly",
+    "read_frames",
+    "set_compression_level",
+]
+
+POLICY_VIOLATION = 1008
+"""The websocket close code for a peer cut off for flooding."""
+
+_CLOSE_TIMEOUT = 1.0  # seconds a close frame may take to go out
 
 _SYNC_CHUNK = 16 * 1024  # aiohttp compresses frames up to this size on the loop itself
 _CHECK_EVERY = 32  # frames read between looks at the clock
@@ -178,8 +189,9 @@ class AiohttpLink:
         return bool(self._ws.compress)
 
     async def close(self, code: int, reason: str = "") -> None:
-        """Close the websocket with ``code`` (such as 1008) and ``reason`` (at most 123 bytes)."""
-        await self._ws.close(code=code, message=reason.encode("utf-8")[:123])
+        """Close the websocket with ``code`` (such as 1008) and ``reason`` (at most 123
+        bytes), within a second: a peer that stopped reading never answers."""
+        await close_quietly(self._ws, code, reason.encode("utf-8")[:123])
 
 
 async def read_frames(
@@ -252,3 +264,11 @@ def set_compression_level(ws: Any, level: int) -> bool:
         level=level, wbits=-wbits, max_sync_chunk_size=_SYNC_CHUNK
     )
     return True
+
+
+async def close_quietly(ws: Any, code: int, message: bytes) -> None:
+    """``ws.close(code, message)`` bounded by a second; a socket already gone is fine."""
+    try:
+        await asyncio.wait_for(ws.close(code=code, message=message), _CLOSE_TIMEOUT)
+    except (TimeoutError, OSError, RuntimeError):
+        pass

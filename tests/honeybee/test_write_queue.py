@@ -13,6 +13,7 @@ from reactivex.testing import TestScheduler
 
 from rx_honeybee.errors import EnvelopeTooLarge, InvalidState, QueueFull
 from rx_honeybee.operators import rate_limit
+from rx_honeybee.socket import EncodedText
 from rx_honeybee.testing import RecordingLink
 from rx_honeybee.write_queue import WriteQueue, encoded_size
 
@@ -42,6 +43,11 @@ async def stop(task: asyncio.Task[None]) -> None:
 )
 def test_encoded_size_counts_utf8_bytes(text: str, size: int) -> None:
     assert encoded_size(text) == size
+
+
+def test_encoded_size_of_encoded_text_is_its_bytes() -> None:
+    text = '["EVENT","s",{"content":"üé"}]'
+    assert encoded_size(EncodedText(text, text.encode("utf-8"))) == len(text.encode("utf-8"))
 
 
 # --- put: bounds and checks ---------------------------------------------------------------
