@@ -70,9 +70,9 @@ class Answers:
             client.send(Connection.send, envelope)
             sent.add(event_id)
         client.send(responder.send_eose, sub_id)
-        for event in held:
-            if event["id"] not in sent:
-                client.send(responder.send_event, sub_id, event)
+        for event_id, text in held:
+            if event_id not in sent:
+                client.send(Connection.send, enclose_subscription_event(sub_id, text))
 
     def _unanswered(
         self, client: Client, sub_id: str, filters: list[Filter], error: BaseException

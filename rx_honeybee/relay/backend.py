@@ -37,15 +37,17 @@ class Store(Protocol):
     def examined(self) -> int:
         """Candidate events checked against a filter by queries so far (their cost)."""
 
-    def add(self, event: dict[str, Any], *, size: int | None = None) -> Outcome:
-        """Keep ``event`` per its kind now (waiting for the write); say what happened."""
+    def add(self, event: dict[str, Any], *, text: str | None = None) -> Outcome:
+        """Keep ``event`` per its kind now (waiting for the write); say what happened.
+
+        ``text``: its JSON when the caller encoded it already (else encoded here)."""
 
     def submit(
         self,
         event: dict[str, Any],
         done: Written,
         *,
-        size: int | None = None,
+        text: str | None = None,
         failed: Callable[[BaseException], object] | None = None,
     ) -> None:
         """Keep ``event`` per its kind; ``done(outcome)`` once written (maybe at once).

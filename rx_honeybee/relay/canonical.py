@@ -12,29 +12,30 @@ from typing import Any
 
 import ujson
 
-from rx_roots import InvalidEvent, RootsError, enclose_eose, enclose_subscription_event
+from rx_honeybee.relay.store import text_and_size
+from rx_roots import InvalidEvent, RootsError, enclose_eose
 
 __all__ = ["canonical", "encodable", "sub_id_of"]
 
 _FIELDS = ("id", "pubkey", "created_at", "kind", "tags", "content", "sig")  # NIP-01's
 
 
-def canonical(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The seven NIP-01 fields of a checked event, known to encode as JSON text.
+def canonical(event: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The seven NIP-01 fields of a checked event, and their JSON text.
 
     Extra fields are dropped (a NaN there is no longer anyone's problem); a lone
     surrogate in content or tags has no UTF-8 form, and stored it would break every
-    query that matched it.
+    query that matched it. The text is encoded here once: the size checks, the store
+    and every delivery use it.
 
     Raises:
         InvalidEvent: the event cannot be encoded.
     """
     canonical = {name: event[name] for name in _FIELDS}
-    try:
-        enclose_subscription_event("-", canonical)
-    except RootsError as exc:
-        raise InvalidEvent(f"the event cannot be encoded as JSON text: {exc}") from exc
-    return canonical
+    text = text_and_size(canonical)[0]
+    if text is None:
+        raise InvalidEvent("the event cannot be encoded as JSON text (UTF-8)")
+    return canonical, text
 
 
 def sub_id_of(env: str) -> str | None:

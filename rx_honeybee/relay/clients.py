@@ -40,7 +40,7 @@ class Client:
         self.subs: dict[str, list[Filter]] = {}  # sub id → filters
         self._sizes: dict[str, int] = {}  # sub id → bytes of the REQ that opened it
         self.sub_bytes = 0  # bytes of the REQs behind the open subscriptions
-        self.held: dict[str, list[dict[str, Any]]] = {}  # sub id → live events held back
+        self.held: dict[str, list[tuple[str, str]]] = {}  # sub id → (id, JSON) held back
         self.backlog: deque[str] | None = None  # what it sent while a REQ was being read
         self.last_seen = 0.0  # time.monotonic() of its last envelope
         self.challenge: str | None = None  # the NIP-42 challenge expected back

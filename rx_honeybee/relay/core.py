@@ -356,13 +356,13 @@ class Relay:
             ``(accepted, message)``, as the ``OK`` a client would get.
         """
         try:
-            checked = canonical(check_event(dict(event)))
+            checked, text = canonical(check_event(dict(event)))
         except InvalidEvent as exc:
             return False, f"invalid: {exc}"
-        problem = self.gate.problem(checked)
+        problem = self.gate.problem(checked, text)
         if problem:
             return False, problem
-        return self._written(checked, None, self.store.add(checked))
+        return self._written(checked, text, None, self.store.add(checked, text=text))
 
     # -- clients -------------------------------------------------------------------------
 
@@ -531,9 +531,10 @@ class Relay:
         client.unsubscribe(find_close(env))
 
     def _on_event(self, client: Client, env: str) -> None:
-        event = self._checked(client, find_event(env))
-        if event is None:
+        checked = self._checked(client, find_event(env))
+        if checked is None:
             return
+        event, text = checked
         scripted = self.hooks.next_event()
         if scripted is Silence.SILENT:
             return
@@ -543,12 +544,13 @@ class Relay:
         if self.auth and not client.pubkeys:
             client.ok(event["id"], False, "auth-required: authenticate to publish")
             return
-        self._accept(event, client)
+        self._accept(event, text, client)
 
     def _on_auth(self, client: Client, env: str) -> None:
-        event = self._checked(client, find_auth_response(env))
-        if event is None:
+        checked = self._checked(client, find_auth_response(env))
+        if checked is None:
             return
+        event = checked[0]
         problem = self._auth_problem(client, event)
         if problem:
             client.ok(event["id"], False, f"invalid: {problem}")
@@ -565,8 +567,9 @@ class Relay:
 
     # -- events --------------------------------------------------------------------------
 
-    def _checked(self, client: Client, event: dict[str, Any]) -> dict[str, Any] | None:
-        """The event if well formed; otherwise answer OK false (NOTICE without an id)."""
+    def _checked(self, client: Client, event: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+        """The canonical event and its JSON text if well formed; otherwise answer OK false
+        (NOTICE without an id)."""
         try:
             return canonical(check_event(event))
         except InvalidEvent as exc:
@@ -577,20 +580,20 @@ class Relay:
                 client.ok(event_id, False, f"invalid: {exc}")
             return None
 
-    def _accept(self, event: dict[str, Any], sender: Client) -> None:
-        """Verify, store and deliver a checked event from ``sender``, answering its OK.
-
-        The store may write off the loop: the OK and the delivery wait for the write.
-        """
-        problem = self.gate.problem(event)
+    def _accept(self, event: dict[str, Any], text: str, sender: Client) -> None:
+        """Verify, store and deliver a checked event (``text``: its JSON) from ``sender``,
+        answering its OK. The store may write off the loop: the OK and the delivery wait
+        for the write."""
+        problem = self.gate.problem(event, text)
         if problem:
             sender.ok(event["id"], False, problem)
         elif is_ephemeral(event["kind"]):  # never stored: no write to wait for
-            self._written(event, sender, Outcome.EPHEMERAL)
+            self._written(event, text, sender, Outcome.EPHEMERAL)
         else:
-            done, failed = partial(self._written, event, sender), partial(self._lost, event, sender)
+            done = partial(self._written, event, text, sender)
+            failed = partial(self._lost, event, sender)
             try:
-                self.store.submit(event, done, failed=failed)
+                self.store.submit(event, done, text=text, failed=failed)
             except Exception as exc:  # (a closed store) the client still gets its OK
                 failed(exc)
 
@@ -601,18 +604,19 @@ class Relay:
         sender.ok(event["id"], False, f"error: could not store the event ({type(error).__name__})")
 
     def _written(
-        self, event: dict[str, Any], sender: Client | None, outcome: Outcome
+        self, event: dict[str, Any], text: str, sender: Client | None, outcome: Outcome
     ) -> tuple[bool, str]:
         """What the store did with ``event``: the OK (to ``sender``), then the delivery."""
         accepted, message = outcome is not Outcome.SUPERSEDED, _OK_MESSAGES[outcome]
         if sender is not None:
             sender.ok(event["id"], accepted, message)
         if accepted and not message:
-            self._broadcast(event)
+            self._broadcast(event, text)
         return accepted, message
 
-    def _broadcast(self, event: dict[str, Any]) -> None:
-        """Deliver ``event`` to every matching subscription: one envelope per sub id."""
+    def _broadcast(self, event: dict[str, Any], text: str) -> None:
+        """Deliver ``event`` (``text``: its JSON) to every matching subscription: one
+        envelope per sub id, never an encoding of the event again."""
         targets: dict[str, list[_Delivery]] = {}
         for client in self._clients.values():  # nothing below changes either dict
             if client.dropped:
@@ -621,12 +625,12 @@ class Relay:
             for sub_id, filters in client.subs.items():
                 if matches_any(filters, event):
                     if sub_id in held:  # its stored events are still being read
-                        held[sub_id].append(event)
+                        held[sub_id].append((event["id"], text))
                     else:
                         targets.setdefault(sub_id, []).append(_Delivery(client))
         for sub_id, deliveries in targets.items():
             try:  # one subscription's failure must never stop the others' delivery
-                envelope = enclose_subscription_event(sub_id, event)
+                envelope = enclose_subscription_event(sub_id, text)
             except RootsError:
                 continue
             self._fan_out(deliveries, envelope)

@@ -12,14 +12,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rx_honeybee.relay.info import MAX_SUB_ID
-from rx_roots import enclose_subscription_event
+from rx_honeybee.write_queue import encoded_size
 
 __all__ = ["EventGate", "Verifier"]
 
 Verifier = Callable[[Mapping[str, Any]], bool]
 """``verify(event)``: True when the event's id and signature are right."""
 
-_SUB_ID_ROOM = 6 * MAX_SUB_ID + 2  # bytes the longest sub id may take in a delivery
+# bytes around the event in ["EVENT",<sub id>,<event>]: the longest sub id, escaped
+_ENVELOPE_ROOM = len('["EVENT","",]') + 6 * MAX_SUB_ID + 2
 
 
 class EventGate:
@@ -36,11 +37,11 @@ class EventGate:
         self.max_future = max_future
         self.max_message_length = max_message_length
 
-    def problem(self, event: Mapping[str, Any]) -> str:
-        """Why ``event`` is refused (``"invalid: ..."``), or ``""``."""
+    def problem(self, event: Mapping[str, Any], text: str) -> str:
+        """Why ``event`` (``text``: its JSON) is refused (``"invalid: ..."``), or ``""``."""
         if event["created_at"] > time.time() + self.max_future:
             return "invalid: created_at too far in the future"
-        if self.undeliverable(event):
+        if self.undeliverable(text):
             return f"invalid: too large to deliver (max {self.max_message_length} bytes)"
         if not self.verified(event):
             return "invalid: bad event id or signature"
@@ -55,7 +56,6 @@ class EventGate:
         except Exception:
             return False
 
-    def undeliverable(self, event: Mapping[str, Any]) -> bool:
-        """True when ``["EVENT",<sub id>,event]`` could exceed the frame limit."""
-        size = len(enclose_subscription_event("", event).encode("utf-8"))
-        return size + _SUB_ID_ROOM > self.max_message_length
+    def undeliverable(self, text: str) -> bool:
+        """True when ``["EVENT",<sub id>,<text>]`` could exceed the frame limit."""
+        return encoded_size(text) + _ENVELOPE_ROOM > self.max_message_length

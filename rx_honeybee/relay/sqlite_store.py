@@ -50,6 +50,7 @@ from rx_honeybee.relay.sqlite_query import (
 )
 from rx_honeybee.relay.sqlite_readers import ReaderPool
 from rx_honeybee.relay.store import DEFAULT_MAX_BYTES, Outcome, text_and_size
+from rx_honeybee.write_queue import encoded_size
 from rx_roots import address_of, is_ephemeral, sort_key
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
@@ -157,7 +158,7 @@ class SqliteStore:
 
     # writes: queued to the writer thread
 
-    def add(self, event: dict[str, Any], *, size: int | None = None) -> Outcome:
+    def add(self, event: dict[str, Any], *, text: str | None = None) -> Outcome:
         """Store a checked event per its kind, once committed; say what happened.
 
         Raises:
@@ -166,14 +167,14 @@ class SqliteStore:
             sqlite3.Error: the write failed (the store carries on).
         """
         _check_storable(event)
-        return cast(Outcome, self._wait(partial(self._write_event, event, size)))
+        return cast(Outcome, self._wait(partial(self._write_event, event, text)))
 
     def submit(
         self,
         event: dict[str, Any],
         done: Written,
         *,
-        size: int | None = None,
+        text: str | None = None,
         failed: Callable[[BaseException], object] | None = None,
     ) -> None:
         """Store ``event`` off the loop; ``done(outcome)`` on this loop once committed.
@@ -183,7 +184,7 @@ class SqliteStore:
         """
         loop = asyncio.get_running_loop()
         _check_storable(event)
-        work = partial(self._write_event, event, size)
+        work = partial(self._write_event, event, text)
         self._enqueue(work, partial(_answer, loop, done, failed))
 
     async def flush(self) -> None:
@@ -357,7 +358,7 @@ class SqliteStore:
         return results
 
     def _write_event(
-        self, event: dict[str, Any], size: int | None, conn: sqlite3.Connection
+        self, event: dict[str, Any], text: str | None, conn: sqlite3.Connection
     ) -> Outcome:
         """EventStore.add's decisions, in SQL."""
         if is_ephemeral(event["kind"]):
@@ -365,9 +366,10 @@ class SqliteStore:
         event_id = event["id"]
         if conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone():
             return Outcome.DUPLICATE
-        text, measured = text_and_size(event)
-        if size is None:
-            size = measured
+        if text is None:
+            text, size = text_and_size(event)
+        else:
+            size = encoded_size(text)
         if text is None:  # lone surrogates: kept escaped (what JSON cannot hold raises here)
             text = ujson.dumps(event, ensure_ascii=True, escape_forward_slashes=False)
         if size > self.max_bytes:  # could never fit: evicted at once, the others kept

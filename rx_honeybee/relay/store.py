@@ -31,6 +31,7 @@ from typing import Any
 import ujson
 
 from rx_honeybee.relay.index import MAX_FILTER_VALUES, EventIndex, check_filter_cost
+from rx_honeybee.write_queue import encoded_size as text_size
 from rx_roots import address_of, is_ephemeral, sort_key
 
 __all__ = ["DEFAULT_MAX_BYTES", "MAX_FILTER_VALUES", "EventStore", "Outcome", "check_filter_cost"]
@@ -100,19 +101,20 @@ class EventStore:
         """Candidate events checked against a filter by queries so far (their cost)."""
         return self._index.examined
 
-    def add(self, event: dict[str, Any], *, size: int | None = None) -> Outcome:
+    def add(self, event: dict[str, Any], *, text: str | None = None) -> Outcome:
         """Store a checked event (see :func:`check_event`) per its kind; say what happened.
 
-        ``size`` is its encoded size when the caller knows it (it is encoded here if not).
+        ``text`` is its JSON when the caller encoded it already (it is encoded here if not).
         """
         if is_ephemeral(event["kind"]):
             return Outcome.EPHEMERAL
         event_id = event["id"]
         if event_id in self._by_id:
             return Outcome.DUPLICATE
-        text, measured = text_and_size(event)
-        if size is None:
-            size = measured
+        if text is None:
+            text, size = text_and_size(event)
+        else:
+            size = text_size(text)
         if size > self.max_bytes:  # could never fit: evicted at once, the others kept
             self.evicted += 1
             return Outcome.STORED
@@ -141,14 +143,14 @@ class EventStore:
         event: dict[str, Any],
         done: Callable[[Outcome], object],
         *,
-        size: int | None = None,
+        text: str | None = None,
         failed: Callable[[BaseException], object] | None = None,
     ) -> None:
         """:meth:`add`, and ``done`` with the outcome at once: memory needs no waiting.
 
         ``failed`` is there for the protocol: adding to memory does not fail.
         """
-        done(self.add(event, size=size))
+        done(self.add(event, text=text))
 
     async def flush(self) -> None:
         """Nothing to wait for: every add is done when it returns."""

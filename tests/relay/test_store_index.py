@@ -153,7 +153,8 @@ def test_the_byte_cap_evicts_the_oldest(new_store: NewStore) -> None:
     assert store.bytes == 2 * one
     huge = _event(99, size=10_000, created_at=2_000_000_000)
     assert store.add(huge) is Outcome.STORED and huge["id"] not in store  # in, out at once
-    assert store.add(_event(100), size=5) is Outcome.STORED and store.bytes == 2 * one + 5
+    given = '{"given":"ü"}'  # a caller's text is what is counted (and kept): 14 bytes
+    assert store.add(_event(100), text=given) is Outcome.STORED and store.bytes == 2 * one + 14
     store.clear()
     assert store.bytes == 0 and len(store) == 0
     with pytest.raises(ValueError, match="max_bytes"):
