@@ -139,7 +139,6 @@ class CircuitBreaker:
         self.categories: Mapping[str, FailureStrategy] = dict(categories)
         self.jitter = jitter
         self.stable_after = stable_after
-        self._explicit = scheduler  # the scheduler= given, if any
         self._scheduler: abc.SchedulerBase | None = scheduler  # resolved at first use
         self._rng = rng if rng is not None else random.Random()  # jitter source
         self._state = CircuitState.CLOSED  # changed only by _move
@@ -218,7 +217,8 @@ class CircuitBreaker:
 
     def _resolve(self, subscribed: abc.SchedulerBase | None) -> abc.SchedulerBase:
         if self._scheduler is None:
-            self._scheduler = resolve_scheduler(self._explicit, subscribed, "CircuitBreaker")
+            # no scheduler= was given (it would be set): the subscriber's, else the loop's
+            self._scheduler = resolve_scheduler(None, subscribed, "CircuitBreaker")
         return self._scheduler
 
     def _now(self) -> float:

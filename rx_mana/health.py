@@ -134,7 +134,6 @@ class HealthTracker:
         self._latency_threshold = float(latency_threshold)  # DEGRADED above, as p90
         self._degradation_threshold = degradation_threshold  # misses → DEGRADED
         self._failure_threshold = failure_threshold  # misses → UNHEALTHY
-        self._window_size = window  # samples kept
         self._window: deque[float | None] = deque(maxlen=window)  # round trips; None = miss
         self._down = False  # the connection is in BACKOFF or ERROR
         self._current = _INITIAL  # the latest report
@@ -299,7 +298,7 @@ class HealthTracker:
         else:
             performance = 1.0 if not p90 or p90 <= threshold else threshold / p90
             score = (1.0 - miss_risk) * performance
-            rising = _clamp(trend * self._window_size / threshold)
+            rising = _clamp(trend * (self._window.maxlen or 1) / threshold)
             risk = 1.0 - (1.0 - miss_risk) * (1.0 - rising)
         return HealthReport(status, score, p50, p90, p99, trend, risk, misses)
 

@@ -37,6 +37,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
 
 from rx_honeybee.operators import resolve_scheduler
+from rx_honeybee.write_queue import encoded_size
 from rx_mana._labels import read_label
 from rx_roots import ConnectionStatus
 
@@ -137,10 +138,6 @@ class _Decaying:
             self.values[i] += count / tau
 
 
-def _utf8_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-
-
 def _percentile(ordered: list[float], q: float) -> float | None:
     """Nearest rank, as the seed: ``ordered[min(int(n * q), n - 1)]``."""
     if not ordered:
@@ -193,13 +190,13 @@ class ConnectionStatistics:
     def record_received(self, envelope: str) -> None:
         """Count one inbound envelope."""
         self._received[read_label(envelope) or UNKNOWN_LABEL] += 1
-        self._bytes_received += _utf8_size(envelope)
+        self._bytes_received += encoded_size(envelope)
         self._messages.add(self._now())
 
     def record_sent(self, envelope: str) -> None:
         """Count one envelope a socket accepted."""
         self._sent[read_label(envelope) or UNKNOWN_LABEL] += 1
-        self._bytes_sent += _utf8_size(envelope)
+        self._bytes_sent += encoded_size(envelope)
         self._messages.add(self._now())
 
     def record_error(self, error: Exception | None = None) -> None:
