@@ -76,15 +76,29 @@ def sent(h: MarbleHarness) -> list[list[Any]]:
     return [msg[:2] for _, msg in h.link.timeline()]
 
 
+Script = Callable[[Any], list[list[Any]]]
+
+DROP_AT_3: Script = lambda link: [  # noqa: E731  (a marble script: lost at 3, open again)
+    [on_next(1, Opened(link)), on_error(3, ConnectionClosed("ws://relay", 1006))],
+    [on_next(1, Opened(link))],
+]
+
+
+async def gated(script: Script, *, hold: bool = True) -> tuple[MarbleHarness, Gate]:
+    """A started connection over ``script`` whose Session admits through a ``Gate``."""
+    h = MarbleHarness(script)
+    gate = Gate(hold=hold)
+    Session(h.conn, registry=gate)
+    await h.start()
+    return h, gate
+
+
 async def test_the_gate_is_an_admission_control() -> None:
     assert isinstance(Gate(), AdmissionControl)
 
 
 async def test_the_first_req_waits_until_the_registry_lets_it_out() -> None:
-    h = MarbleHarness(lambda link: [[on_next(1, Opened(link))]])
-    gate = Gate()
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(lambda link: [[on_next(1, Opened(link))]])
     request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe()
     await h.run_until(3)
     assert reqs(h) == [] and gate.admits == [("a", False)]
@@ -95,15 +109,7 @@ async def test_the_first_req_waits_until_the_registry_lets_it_out() -> None:
 
 
 async def test_a_restore_is_admitted_as_such_and_sent_when_let_out() -> None:
-    h = MarbleHarness(
-        lambda link: [
-            [on_next(1, Opened(link)), on_error(3, ConnectionClosed("ws://relay", 1006))],
-            [on_next(1, Opened(link))],
-        ]
-    )
-    gate = Gate(hold=False)
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(DROP_AT_3, hold=False)
     request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe()
     await h.run_until(4)
     gate.hold = True
@@ -118,10 +124,7 @@ async def test_a_restore_is_admitted_as_such_and_sent_when_let_out() -> None:
 
 async def test_a_refusal_taken_back_is_not_seen_and_the_req_goes_out_again() -> None:
     closed = '["CLOSED","a","rate-limited: too many subscriptions"]'
-    h = MarbleHarness(lambda link: [[on_next(1, Opened(link)), on_next(3, closed)]])
-    gate = Gate(hold=False)
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(lambda link: [[on_next(1, Opened(link)), on_next(3, closed)]], hold=False)
     errors: list[Exception] = []
     request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe(on_error=errors.append)
     await h.run_until(4)
@@ -133,10 +136,7 @@ async def test_a_refusal_taken_back_is_not_seen_and_the_req_goes_out_again() -> 
 
 async def test_a_refusal_the_registry_does_not_take_goes_to_the_subscriber() -> None:
     closed = '["CLOSED","a","blocked: no"]'
-    h = MarbleHarness(lambda link: [[on_next(1, Opened(link)), on_next(3, closed)]])
-    gate = Gate(hold=False)
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(lambda link: [[on_next(1, Opened(link)), on_next(3, closed)]], hold=False)
     errors: list[Exception] = []
     request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe(on_error=errors.append)
     await h.run_until(4)
@@ -146,10 +146,7 @@ async def test_a_refusal_the_registry_does_not_take_goes_to_the_subscriber() -> 
 
 
 async def test_close_is_queued_before_the_registry_hears_of_the_end() -> None:
-    h = MarbleHarness(lambda link: [[on_next(1, Opened(link)), on_next(3, '["EOSE","b"]')]])
-    gate = Gate()
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(lambda link: [[on_next(1, Opened(link)), on_next(3, '["EOSE","b"]')]])
     sub = request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe()
     request(h.conn, [{"kinds": [2]}], sub_id="b", close_on_eose=True).subscribe()
     request(h.conn, [{"kinds": [3]}], sub_id="c").subscribe()
@@ -168,10 +165,7 @@ async def test_close_is_queued_before_the_registry_hears_of_the_end() -> None:
 
 
 async def test_a_send_let_out_while_the_connection_ends_is_skipped() -> None:
-    h = MarbleHarness(lambda link: [[on_next(1, Opened(link))]])
-    gate = Gate()
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(lambda link: [[on_next(1, Opened(link))]])
     done: list[str] = []
     request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe(on_completed=lambda: done.append("a"))
     request(h.conn, [{"kinds": [2]}], sub_id="b").subscribe(on_completed=lambda: done.append("b"))
@@ -183,10 +177,7 @@ async def test_a_send_let_out_while_the_connection_ends_is_skipped() -> None:
 
 
 async def test_a_request_on_a_closed_connection_fails_as_before() -> None:
-    h = MarbleHarness(lambda link: [[on_next(1, Opened(link))]])
-    gate = Gate()
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(lambda link: [[on_next(1, Opened(link))]])
     await h.conn.close()
     errors: list[Exception] = []
     request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe(on_error=errors.append)
@@ -195,15 +186,7 @@ async def test_a_request_on_a_closed_connection_fails_as_before() -> None:
 
 
 async def test_a_req_still_held_at_a_reconnect_is_not_restored_but_sent_once_let_out() -> None:
-    h = MarbleHarness(
-        lambda link: [
-            [on_next(1, Opened(link)), on_error(3, ConnectionClosed("ws://relay", 1006))],
-            [on_next(1, Opened(link))],
-        ]
-    )
-    gate = Gate()
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(DROP_AT_3)
     request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe()
     await h.run_until(6)  # lost at 3, open again at 5: nothing to restore
     assert gate.admits == [("a", False)] and reqs(h) == []
@@ -214,15 +197,7 @@ async def test_a_req_still_held_at_a_reconnect_is_not_restored_but_sent_once_let
 
 
 async def test_a_send_called_again_or_after_the_end_sends_nothing_more() -> None:
-    h = MarbleHarness(
-        lambda link: [
-            [on_next(1, Opened(link)), on_error(3, ConnectionClosed("ws://relay", 1006))],
-            [on_next(1, Opened(link))],
-        ]
-    )
-    gate = Gate(hold=False)
-    Session(h.conn, registry=gate)
-    await h.start()
+    h, gate = await gated(DROP_AT_3, hold=False)
     sub = request(h.conn, [{"kinds": [1]}], sub_id="a").subscribe()
     await h.run_until(4)
     gate.hold = True
