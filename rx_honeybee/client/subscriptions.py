@@ -28,6 +28,7 @@ from rx_honeybee.client.retry import Pending, Phase, Refusal
 from rx_honeybee.client.seen import SeenIds
 from rx_honeybee.errors import SubscriptionClosed
 from rx_honeybee.interfaces import AdmissionControl
+from rx_honeybee.state import TERMINAL
 from rx_roots import (
     ConnectionStatus,
     InvalidEvent,
@@ -308,7 +309,7 @@ class Subscriptions:
 
 
 _RECENT_IDS = 1024  # ended subscription ids remembered, to guard their reuse
-_ENDING = (ConnectionStatus.CLOSING, ConnectionStatus.CLOSED, ConnectionStatus.ERROR)
+_ENDING = TERMINAL | {ConnectionStatus.CLOSING}  # no REQ goes out any more
 
 
 def _newer(flt: dict[str, Any], since: int) -> dict[str, Any]:
